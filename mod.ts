@@ -1,0 +1,66 @@
+/**
+ * aio: Python's asyncio, and its concurrent.futures executors, for Deno.
+ *
+ * Coroutines are generator functions: `function*` for `async def`, `yield*`
+ * for `await`. The loop steps them itself, so cancellation lands at every
+ * suspension point and `finally` blocks run, as in Python.
+ *
+ * @example
+ * ```ts
+ * import { createTask, run, sleep } from "@aio/aio";
+ *
+ * function* sayAfter(ms: number, what: string) {
+ *   yield* sleep(ms);
+ *   console.log(what);
+ * }
+ *
+ * await run(function* () {
+ *   const a = createTask(sayAfter(100, "hello"));
+ *   const b = createTask(sayAfter(200, "world"));
+ *   yield* a;
+ *   yield* b; // 200 ms in all, not 300
+ * });
+ * ```
+ *
+ * @module
+ */
+export {
+  BrokenBarrierError,
+  BrokenWorkerError,
+  CancelledError,
+  ExceptionGroup,
+  InvalidStateError,
+  QueueEmpty,
+  QueueFull,
+  QueueShutDown,
+  RuntimeError,
+  TimeoutError,
+  ValueError,
+} from "./src/errors.ts";
+export { Context, ContextVar, copyContext, Token } from "./src/context.ts";
+export { type DoneCallback, Future } from "./src/future.ts";
+export {
+  allTasks,
+  type Awaitable,
+  type Coroutine,
+  createTask,
+  currentTask,
+  ensureFuture,
+  Task,
+  type TaskOptions,
+} from "./src/task.ts";
+export {
+  EventLoop,
+  type EventLoopOptions,
+  type ExceptionContext,
+  type ExceptionHandler,
+  type Executor,
+  Handle,
+  newEventLoop,
+  TimerHandle,
+} from "./src/loop.ts";
+export { getRunningLoop } from "./src/running.ts";
+export { run } from "./src/run.ts";
+export { sleep } from "./src/sleep.ts";
+export { fromPromise } from "./src/from_promise.ts";
+export type { CoreKind } from "./src/scheduler/types.ts";

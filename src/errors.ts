@@ -1,0 +1,221 @@
+/**
+ * The exceptions aio raises, named after their asyncio counterparts. Every
+ * class extends `Error` (or `AggregateError`) and its `name` equals the class
+ * name, so `err.name === "CancelledError"` and `instanceof` both work.
+ *
+ * @module
+ */
+
+/**
+ * The task or future was cancelled. Thrown into a coroutine at its current
+ * suspension point when its task is cancelled; catch it only to clean up, then
+ * rethrow (or call `task.uncancel()` if you really mean to go on).
+ *
+ * @example
+ * ```ts
+ * import { CancelledError, run, sleep, createTask } from "@aio/aio";
+ * await run(function* () {
+ *   const t = createTask(sleep(1000));
+ *   yield; // let it start
+ *   t.cancel("no longer needed");
+ *   try {
+ *     yield* t;
+ *   } catch (e) {
+ *     console.log(e instanceof CancelledError, (e as Error).message);
+ *   }
+ * });
+ * ```
+ */
+export class CancelledError extends Error {
+  /** Creates the error; `message` is the argument given to `cancel(msg)`. */
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message ?? "", options);
+    this.name = "CancelledError";
+  }
+}
+
+/**
+ * An operation exceeded its deadline (`waitFor`, `timeout`, `asCompleted`).
+ *
+ * @example
+ * ```ts
+ * import { TimeoutError } from "@aio/aio";
+ * const e = new TimeoutError("took too long");
+ * console.log(e.name); // "TimeoutError"
+ * ```
+ */
+export class TimeoutError extends Error {
+  /** Creates the error. */
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message ?? "", options);
+    this.name = "TimeoutError";
+  }
+}
+
+/**
+ * A future was used in a state that does not allow the call, for example
+ * `result()` before it is done or `setResult()` twice.
+ *
+ * @example
+ * ```ts
+ * import { InvalidStateError } from "@aio/aio";
+ * console.log(new InvalidStateError("Result is not set.").name);
+ * ```
+ */
+export class InvalidStateError extends Error {
+  /** Creates the error. */
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "InvalidStateError";
+  }
+}
+
+/**
+ * A call was made in a context that does not allow it: no running loop, a
+ * closed loop, a loop started inside another, a future of another loop.
+ *
+ * @example
+ * ```ts
+ * import { getRunningLoop, RuntimeError } from "@aio/aio";
+ * try {
+ *   getRunningLoop();
+ * } catch (e) {
+ *   console.log(e instanceof RuntimeError); // true: no loop is running here
+ * }
+ * ```
+ */
+export class RuntimeError extends Error {
+  /** Creates the error. */
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "RuntimeError";
+  }
+}
+
+/**
+ * An argument had the right type but a bad value (Python's `ValueError`).
+ *
+ * @example
+ * ```ts
+ * import { ValueError } from "@aio/aio";
+ * console.log(new ValueError("maxWorkers must be >= 1").name);
+ * ```
+ */
+export class ValueError extends Error {
+  /** Creates the error. */
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ValueError";
+  }
+}
+
+/**
+ * `getNowait()` on an empty queue.
+ *
+ * @example
+ * ```ts
+ * import { QueueEmpty } from "@aio/aio";
+ * console.log(new QueueEmpty().name);
+ * ```
+ */
+export class QueueEmpty extends Error {
+  /** Creates the error. */
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message ?? "queue is empty", options);
+    this.name = "QueueEmpty";
+  }
+}
+
+/**
+ * `putNowait()` on a full queue.
+ *
+ * @example
+ * ```ts
+ * import { QueueFull } from "@aio/aio";
+ * console.log(new QueueFull().name);
+ * ```
+ */
+export class QueueFull extends Error {
+  /** Creates the error. */
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message ?? "queue is full", options);
+    this.name = "QueueFull";
+  }
+}
+
+/**
+ * A `put` or `get` on a queue that was shut down.
+ *
+ * @example
+ * ```ts
+ * import { QueueShutDown } from "@aio/aio";
+ * console.log(new QueueShutDown().name);
+ * ```
+ */
+export class QueueShutDown extends Error {
+  /** Creates the error. */
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message ?? "queue is shut down", options);
+    this.name = "QueueShutDown";
+  }
+}
+
+/**
+ * A `Barrier` was reset or aborted while tasks waited on it.
+ *
+ * @example
+ * ```ts
+ * import { BrokenBarrierError } from "@aio/aio";
+ * console.log(new BrokenBarrierError().name);
+ * ```
+ */
+export class BrokenBarrierError extends Error {
+  /** Creates the error. */
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message ?? "barrier is broken", options);
+    this.name = "BrokenBarrierError";
+  }
+}
+
+/**
+ * A worker of a `WorkerPoolExecutor` died while running the job.
+ *
+ * @example
+ * ```ts
+ * import { BrokenWorkerError } from "@aio/aio";
+ * console.log(new BrokenWorkerError("worker 1 exited").name);
+ * ```
+ */
+export class BrokenWorkerError extends Error {
+  /** Creates the error. */
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "BrokenWorkerError";
+  }
+}
+
+/**
+ * Several errors raised together, as by a `TaskGroup` whose children failed.
+ * Python's `ExceptionGroup`; the errors are in `.exceptions` (and in
+ * `AggregateError`'s `.errors`).
+ *
+ * @example
+ * ```ts
+ * import { ExceptionGroup } from "@aio/aio";
+ * const g = new ExceptionGroup("two failures", [new Error("a"), new Error("b")]);
+ * console.log(g.exceptions.length); // 2
+ * ```
+ */
+export class ExceptionGroup extends AggregateError {
+  /** The grouped errors, in the order they were collected. */
+  readonly exceptions: readonly unknown[];
+  /** Creates the group; `exceptions` must not be empty, as in Python. */
+  constructor(message: string, exceptions: readonly unknown[], options?: ErrorOptions) {
+    if (!Array.isArray(exceptions) || exceptions.length === 0) {
+      throw new ValueError("ExceptionGroup needs a non-empty array of exceptions");
+    }
+    super(exceptions, message, options);
+    this.name = "ExceptionGroup";
+    this.exceptions = Object.freeze([...exceptions]);
+  }
+}

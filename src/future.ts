@@ -1,0 +1,518 @@
+/**
+ * Future: a result that will exist later (asyncio's `Future`). Tasks wait on
+ * futures with `yield*`; plain async code can `await` them.
+ *
+ * @module
+ */
+import { type Context, copyContext } from "./context.ts";
+import { CancelledError, InvalidStateError, RuntimeError } from "./errors.ts";
+import type { EventLoop } from "./loop.ts";
+import { peekRunningLoop } from "./running.ts";
+import { describe } from "./util.ts";
+import type { Task } from "./task.ts";
+
+/** @internal */
+export const PENDING = 0;
+/** @internal */
+export const CANCELLED = 1;
+/** @internal */
+export const FINISHED = 2;
+
+/** A done callback: receives the future that completed. */
+export type DoneCallback<F> = (future: F) => void;
+
+/**
+ * Unretrieved-exception bookkeeping: the registry fires when a failed future
+ * nobody asked about is garbage collected; the loop reports the rest at close.
+ */
+interface Unretrieved {
+  loop: EventLoop;
+  ref: WeakRef<Future<unknown>>;
+  exception: unknown;
+  what: string;
+}
+const collected = new FinalizationRegistry<Unretrieved>((held) => {
+  if (held.loop._unretrieved.delete(held.ref) && !held.loop.isClosed()) {
+    held.loop.callExceptionHandler({
+      message: `${held.what} exception was never retrieved`,
+      exception: held.exception,
+    });
+  }
+});
+
+/**
+ * The outcome of an operation that has not finished yet: pending, then either
+ * a result, an exception, or cancelled. Callbacks added with
+ * {@linkcode Future.addDoneCallback} are scheduled on the loop, in
+ * registration order, when it completes.
+ *
+ * Inside a coroutine `yield* future` suspends the task until the future is
+ * done and evaluates to its result (or throws). In plain async code
+ * `await future` does the same.
+ *
+ * @example
+ * ```ts
+ * import { getRunningLoop, run } from "@aio/aio";
+ * const value = await run(function* () {
+ *   const loop = getRunningLoop();
+ *   const fut = loop.createFuture<number>();
+ *   loop.callLater(10, () => fut.setResult(42));
+ *   return yield* fut;
+ * });
+ * console.log(value); // 42
+ * ```
+ */
+export class Future<T = unknown> implements PromiseLike<T> {
+  /** @internal */
+  _state: number = PENDING;
+  /** @internal */
+  _result: T | undefined = undefined;
+  /** @internal */
+  _exception: unknown = undefined;
+  /** @internal Failed and nobody has looked at the exception yet. */
+  _logTraceback = false;
+  /** @internal */
+  _loop: EventLoop | null;
+  /** @internal Pairs of (callback or waiting Task, Context or null). */
+  _callbacks: unknown[] | null = null;
+  /** @internal */
+  _cancelMessage: string | undefined = undefined;
+  /** @internal The CancelledError a task's coroutine raised, kept so `result()` rethrows it. */
+  _cancelledExc: CancelledError | null = null;
+  /** @internal */
+  _tbRef: WeakRef<Future<unknown>> | null = null;
+  /** @internal */
+  _promise: Promise<T> | null = null;
+  /** @internal */
+  _settle: (() => void) | null = null;
+
+  /**
+   * Creates a pending future on `loop`, or on the running loop. A future
+   * created outside any loop binds to the first loop whose task awaits it.
+   * Prefer `loop.createFuture()`.
+   */
+  constructor(loop?: EventLoop) {
+    this._loop = loop ?? peekRunningLoop();
+  }
+
+  /**
+   * Whether the future has a result, an exception, or was cancelled.
+   *
+   * @example
+   * ```ts
+   * import { Future } from "@aio/aio";
+   * const f = new Future<number>();
+   * f.setResult(1);
+   * console.log(f.done()); // true
+   * ```
+   */
+  done(): boolean {
+    return this._state !== PENDING;
+  }
+
+  /**
+   * Whether the future was cancelled.
+   *
+   * @example
+   * ```ts
+   * import { Future } from "@aio/aio";
+   * const f = new Future();
+   * f.cancel();
+   * console.log(f.cancelled()); // true
+   * ```
+   */
+  cancelled(): boolean {
+    return this._state === CANCELLED;
+  }
+
+  /**
+   * The result. Throws `InvalidStateError` while pending, the
+   * `CancelledError` if cancelled, and the exception if it failed.
+   *
+   * @example
+   * ```ts
+   * import { Future } from "@aio/aio";
+   * const f = new Future<string>();
+   * f.setResult("ok");
+   * console.log(f.result()); // "ok"
+   * ```
+   */
+  result(): T {
+    if (this._state === FINISHED) {
+      if (this._logTraceback || this._tbRef !== null) this._retrieved();
+      if (this._exception !== undefined) throw this._exception;
+      return this._result as T;
+    }
+    if (this._state === CANCELLED) throw this._makeCancelledError();
+    throw new InvalidStateError("Result is not ready: the future is still pending.");
+  }
+
+  /**
+   * The exception the future failed with, or `undefined` if it succeeded.
+   * Throws like {@linkcode Future.result} when pending or cancelled.
+   *
+   * @example
+   * ```ts
+   * import { Future } from "@aio/aio";
+   * const f = new Future();
+   * f.setException(new Error("boom"));
+   * console.log((f.exception() as Error).message); // "boom"
+   * ```
+   */
+  exception(): unknown {
+    if (this._state === FINISHED) {
+      this._retrieved();
+      return this._exception;
+    }
+    if (this._state === CANCELLED) throw this._makeCancelledError();
+    throw new InvalidStateError("Exception is not set: the future is still pending.");
+  }
+
+  /**
+   * Marks the future done with `value` and schedules its callbacks.
+   * `InvalidStateError` if it is already done.
+   *
+   * @example
+   * ```ts
+   * import { Future } from "@aio/aio";
+   * const f = new Future<number>();
+   * f.setResult(3);
+   * console.log(f.result()); // 3
+   * ```
+   */
+  setResult(value: T): void {
+    if (this._state !== PENDING) {
+      throw new InvalidStateError(`setResult() on a future that is already ${this._stateName()}`);
+    }
+    this._doSetResult(value);
+  }
+
+  /** @internal */
+  _doSetResult(value: T): void {
+    this._result = value;
+    this._state = FINISHED;
+    this._scheduleCallbacks();
+  }
+
+  /**
+   * Marks the future failed with `exception` and schedules its callbacks.
+   * `InvalidStateError` if it is already done. An exception nobody retrieves
+   * is reported through the loop's exception handler.
+   *
+   * @example
+   * ```ts
+   * import { Future } from "@aio/aio";
+   * const f = new Future();
+   * f.setException(new RangeError("bad"));
+   * console.log(f.exception() instanceof RangeError); // true
+   * ```
+   */
+  setException(exception: unknown): void {
+    if (this._state !== PENDING) {
+      throw new InvalidStateError(
+        `setException() on a future that is already ${this._stateName()}`,
+      );
+    }
+    if (exception === undefined) {
+      throw new TypeError("setException() needs an exception; undefined means success in aio");
+    }
+    this._doSetException(exception);
+  }
+
+  /** @internal */
+  _doSetException(exception: unknown): void {
+    this._exception = exception;
+    this._state = FINISHED;
+    this._trackUnretrieved();
+    this._scheduleCallbacks();
+  }
+
+  /**
+   * Cancels the future and schedules its callbacks. Returns `false` if it
+   * was already done. `msg` becomes the `CancelledError`'s message.
+   *
+   * @example
+   * ```ts
+   * import { Future } from "@aio/aio";
+   * const f = new Future();
+   * console.log(f.cancel("stop"), f.cancel()); // true false
+   * ```
+   */
+  cancel(msg?: string): boolean {
+    if (this._tbRef !== null) this._retrieved();
+    if (this._state !== PENDING) return false;
+    this._doCancel(msg);
+    return true;
+  }
+
+  /** @internal */
+  _doCancel(msg: string | undefined): void {
+    this._state = CANCELLED;
+    this._cancelMessage = msg;
+    this._scheduleCallbacks();
+  }
+
+  /**
+   * Calls `fn(future)` through the loop's `callSoon` once the future is done
+   * (at once, if it already is), in the context current now or in
+   * `options.context`.
+   *
+   * @example
+   * ```ts
+   * import { getRunningLoop, run } from "@aio/aio";
+   * await run(function* () {
+   *   const fut = getRunningLoop().createFuture<string>();
+   *   fut.addDoneCallback((f) => console.log("got", f.result()));
+   *   fut.setResult("Foo!");
+   *   yield; // the callback runs in the next loop iteration
+   * });
+   * ```
+   */
+  addDoneCallback(fn: DoneCallback<this>, options?: { context?: Context }): void {
+    if (typeof fn !== "function") {
+      throw new TypeError(`addDoneCallback() expects a function, got ${describe(fn)}`);
+    }
+    const ctx = options?.context ?? copyContext();
+    if (this._state !== PENDING) {
+      if (this._loop === null) queueMicrotask(() => ctx.run(fn, this));
+      else this._loop._callSoonInternal(fn as (f: unknown) => void, this, ctx);
+      return;
+    }
+    (this._callbacks ??= []).push(fn, ctx);
+  }
+
+  /**
+   * Removes every registration of `fn`; returns how many were removed.
+   *
+   * @example
+   * ```ts
+   * import { Future } from "@aio/aio";
+   * const f = new Future();
+   * const cb = () => {};
+   * f.addDoneCallback(cb);
+   * f.addDoneCallback(cb);
+   * console.log(f.removeDoneCallback(cb)); // 2
+   * ```
+   */
+  removeDoneCallback(fn: DoneCallback<this>): number {
+    const cbs = this._callbacks;
+    if (cbs === null) return 0;
+    let kept = 0;
+    for (let i = 0; i < cbs.length; i += 2) {
+      if (cbs[i] !== fn) {
+        cbs[kept++] = cbs[i];
+        cbs[kept++] = cbs[i + 1];
+      }
+    }
+    const removed = (cbs.length - kept) / 2;
+    cbs.length = kept;
+    return removed;
+  }
+
+  /**
+   * The loop this future belongs to.
+   *
+   * @example
+   * ```ts
+   * import { getRunningLoop, run } from "@aio/aio";
+   * await run(function* () {
+   *   const loop = getRunningLoop();
+   *   console.log(loop.createFuture().getLoop() === loop); // true
+   * });
+   * ```
+   */
+  getLoop(): EventLoop {
+    return this._requireLoop("getLoop");
+  }
+
+  /**
+   * Promise interop: `await future` in ordinary async code. A cancelled
+   * future rejects with its `CancelledError`.
+   *
+   * @example
+   * ```ts
+   * import { EventLoop } from "@aio/aio";
+   * const loop = new EventLoop({ clock: "virtual" });
+   * const fut = loop.createFuture<number>();
+   * loop.callLater(1000, () => fut.setResult(7));
+   * const stopper = fut.then(() => loop.stop());
+   * await loop.runForever();
+   * await stopper;
+   * console.log(await fut); // 7
+   * loop.close();
+   * ```
+   */
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    if (this._promise === null) {
+      this._promise = new Promise<T>((resolve, reject) => {
+        this._settle = () => {
+          if (this._state === FINISHED) {
+            if (this._exception !== undefined) reject(this._exception);
+            else resolve(this._result as T);
+          } else reject(this._makeCancelledError());
+        };
+      });
+      // The promise now carries the exception to whoever awaits it.
+      this._retrieved();
+      if (this._state !== PENDING) this._settle!();
+    }
+    return this._promise.then(onfulfilled, onrejected);
+  }
+
+  /**
+   * `yield* future` inside a coroutine: suspends the task until the future
+   * is done, then evaluates to its result or throws its exception.
+   *
+   * @example
+   * ```ts
+   * import { getRunningLoop, run } from "@aio/aio";
+   * await run(function* () {
+   *   const fut = getRunningLoop().createFuture<number>();
+   *   getRunningLoop().callSoon(() => fut.setResult(1));
+   *   console.log(yield* fut); // 1
+   * });
+   * ```
+   */
+  *[Symbol.iterator](): Generator<Future<unknown>, T, unknown> {
+    if (this._state === PENDING) {
+      yield this;
+      if (this._state === PENDING) {
+        throw new RuntimeError(
+          "a future was resumed before it was done: use yield* future, not yield future",
+        );
+      }
+    }
+    return this.result();
+  }
+
+  /**
+   * A short description such as `<Future pending>` or `<Future finished result=3>`.
+   *
+   * @example
+   * ```ts
+   * import { Future } from "@aio/aio";
+   * console.log(String(new Future())); // "<Future pending>"
+   * ```
+   */
+  toString(): string {
+    return `<${this._reprInfo().join(" ")}>`;
+  }
+
+  /** @internal Pieces of the repr, extended by Task. */
+  _reprInfo(): string[] {
+    const info = [this.constructor.name, this._stateName()];
+    if (this._state === FINISHED) {
+      if (this._exception !== undefined) info.push(`exception=${reprValue(this._exception)}`);
+      else info.push(`result=${reprValue(this._result)}`);
+    }
+    return info;
+  }
+
+  /** @internal */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+
+  /** @internal */
+  _stateName(): string {
+    return this._state === PENDING
+      ? "pending"
+      : this._state === CANCELLED
+      ? "cancelled"
+      : "finished";
+  }
+
+  /** @internal */
+  _makeCancelledError(): CancelledError {
+    if (this._cancelledExc !== null) return this._cancelledExc;
+    return (this._cancelledExc = new CancelledError(this._cancelMessage));
+  }
+
+  /** @internal Registers a task to be stepped when this future completes. */
+  _addWakeup(task: Task<unknown>): void {
+    if (this._state !== PENDING) task._loop!._scheduleTask(task);
+    else (this._callbacks ??= []).push(task, null);
+  }
+
+  /** @internal Removes a task registered with `_addWakeup`. */
+  _removeWakeup(task: Task<unknown>): void {
+    this.removeDoneCallback(task as unknown as DoneCallback<this>);
+  }
+
+  /** @internal */
+  _requireLoop(what: string): EventLoop {
+    if (this._loop === null) {
+      throw new RuntimeError(`${what}: this future is not bound to an event loop yet`);
+    }
+    return this._loop;
+  }
+
+  /** @internal */
+  _scheduleCallbacks(): void {
+    if (this._settle !== null) this._settle();
+    const cbs = this._callbacks;
+    if (cbs === null) return;
+    this._callbacks = null;
+    const loop = this._loop;
+    if (loop === null) {
+      // Nobody on a loop waits on an unbound future: its callbacks were
+      // added by plain code, so run them as microtasks.
+      for (let i = 0; i < cbs.length; i += 2) {
+        const fn = cbs[i] as (f: unknown) => void;
+        const ctx = cbs[i + 1] as Context;
+        queueMicrotask(() => ctx.run(fn, this));
+      }
+      return;
+    }
+    for (let i = 0; i < cbs.length; i += 2) {
+      const cb = cbs[i];
+      if (typeof cb === "function") {
+        loop._callSoonInternal(cb as (f: unknown) => void, this, cbs[i + 1] as Context);
+      } else {
+        loop._scheduleTask(cb as Task<unknown>);
+      }
+    }
+  }
+
+  /** @internal */
+  _trackUnretrieved(): void {
+    const loop = this._loop;
+    this._logTraceback = true;
+    if (loop === null) return;
+    const ref = new WeakRef<Future<unknown>>(this);
+    this._tbRef = ref;
+    loop._unretrieved.add(ref);
+    collected.register(this, {
+      loop,
+      ref,
+      exception: this._exception,
+      what: this.constructor.name === "Future" ? "Future" : "Task",
+    }, ref);
+  }
+
+  /** @internal */
+  _retrieved(): void {
+    this._logTraceback = false;
+    const ref = this._tbRef;
+    if (ref !== null) {
+      this._tbRef = null;
+      this._loop?._unretrieved.delete(ref);
+      collected.unregister(ref);
+    }
+  }
+}
+
+function reprValue(v: unknown): string {
+  if (v instanceof Error) return `${v.name}(${JSON.stringify(v.message)})`;
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "object" && v !== null) return v.constructor?.name ?? "object";
+  return String(v);
+}
+
+/** Whether `x` is an aio Future (or Task). */
+export function isFuture(x: unknown): x is Future<unknown> {
+  return x instanceof Future;
+}

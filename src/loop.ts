@@ -1,0 +1,1159 @@
+/**
+ * The event loop: a handle table, one iteration with CPython's semantics, and
+ * a driver that runs iterations inside Deno's own event loop without starving
+ * it.
+ *
+ * @module
+ */
+import { type Context, copyContext, swapContext } from "./context.ts";
+import { RuntimeError, ValueError } from "./errors.ts";
+import { Future } from "./future.ts";
+import { peekRunningLoop, setRunningLoop } from "./running.ts";
+import { createCore } from "./scheduler/mod.ts";
+import type { CoreKind, SchedulerCore } from "./scheduler/types.ts";
+import { type Coroutine, Task, type TaskOptions, toCoroutine } from "./task.ts";
+import { checkDelay, describe } from "./util.ts";
+
+/** Options for {@linkcode EventLoop} and `run`. */
+export interface EventLoopOptions {
+  /** Scheduler core: `"wasm"` (default) or the pure-TypeScript `"ts"`. */
+  core?: CoreKind;
+  /**
+   * `"real"` (default) or `"virtual"`: time starts at 0 and jumps to the next
+   * timer whenever nothing is ready and nothing outside the loop is in flight.
+   */
+  clock?: "real" | "virtual";
+  /** Debug mode: slow-callback reports and creation stacks in error reports. */
+  debug?: boolean;
+}
+
+/** What the loop passes to an exception handler (asyncio's context dict). */
+export interface ExceptionContext {
+  /** What went wrong, in words. */
+  message: string;
+  /** The error, if there is one. */
+  exception?: unknown;
+  /** The future involved, if any. */
+  future?: Future<unknown>;
+  /** The task involved, if any. */
+  task?: Task<unknown>;
+  /** The callback handle involved, if any. */
+  handle?: Handle;
+  /** Where the task or handle was created (debug mode only). */
+  sourceTraceback?: string;
+  /** Anything else worth reporting. */
+  [key: string]: unknown;
+}
+
+/** A custom exception handler; see {@linkcode EventLoop.setExceptionHandler}. */
+export type ExceptionHandler = (loop: EventLoop, context: ExceptionContext) => void;
+
+/**
+ * What `runInExecutor` needs from an executor (`WorkerPoolExecutor` is one).
+ */
+export interface Executor {
+  /** Schedules `fn(...args)` and returns a future of its result. */
+  // deno-lint-ignore no-explicit-any
+  submit(fn: any, ...args: any[]): Future<unknown>;
+  /** Stops accepting jobs and releases workers. */
+  shutdown(options?: { wait?: boolean; cancelFutures?: boolean }): Promise<void>;
+}
+
+// The executor module registers how to make a default executor, so that a
+// program that never uses executors never loads worker code.
+let defaultExecutorFactory: (() => Executor) | null = null;
+
+/** @internal */
+export function setDefaultExecutorFactory(factory: () => Executor): void {
+  defaultExecutorFactory = factory;
+}
+
+// Ids index the handle table and are pushed through the core as small ints.
+const MAX_ID = 2 ** 30;
+// While tasks keep the loop busy, hand control to the host this often (ms)
+// so I/O, promises and Deno timers progress.
+const SLICE_MS = 4;
+// Host timers here fire 1-2 ms late; shorter waits spin on message hops.
+const HOST_TIMER_MIN_MS = 2;
+
+/** Something the loop can run when its id comes off the ready ring. */
+interface Runnable {
+  _run(): void;
+}
+
+/**
+ * A callback scheduled with `callSoon`. Cancel it before it runs and it
+ * never runs.
+ *
+ * @example
+ * ```ts
+ * import { run, getRunningLoop } from "@aio/aio";
+ * await run(function* () {
+ *   const h = getRunningLoop().callSoon(() => console.log("never printed"));
+ *   h.cancel();
+ *   yield;
+ *   console.log(h.cancelled()); // true
+ * });
+ * ```
+ */
+export class Handle {
+  /** @internal */
+  _loop: EventLoop;
+  /** @internal */
+  _fn: (...args: unknown[]) => void;
+  /** @internal */
+  _args: unknown[];
+  /** @internal */
+  _ctx: Context;
+  /** @internal */
+  _cancelledHandle = false;
+  /** @internal */
+  _id = -1;
+  /** @internal */
+  _sourceTraceback: string | undefined;
+
+  /** @internal Handles come from `callSoon`, `callLater` and `callAt`. */
+  constructor(loop: EventLoop, fn: (...args: unknown[]) => void, args: unknown[], ctx: Context) {
+    this._loop = loop;
+    this._fn = fn;
+    this._args = args;
+    this._ctx = ctx;
+    if (loop._debug) this._sourceTraceback = new Error().stack;
+  }
+
+  /**
+   * Prevents the callback from running, if it has not run yet.
+   *
+   * @example
+   * ```ts
+   * import { run, getRunningLoop } from "@aio/aio";
+   * await run(function* () {
+   *   getRunningLoop().callSoon(() => console.log("skipped")).cancel();
+   * });
+   * ```
+   */
+  cancel(): void {
+    if (this._cancelledHandle) return;
+    this._cancelledHandle = true;
+    this._onCancel();
+  }
+
+  /**
+   * Whether {@linkcode Handle.cancel} was called.
+   *
+   * @example
+   * ```ts
+   * import { run, getRunningLoop } from "@aio/aio";
+   * await run(function* () {
+   *   const h = getRunningLoop().callSoon(() => {});
+   *   console.log(h.cancelled()); // false
+   * });
+   * ```
+   */
+  cancelled(): boolean {
+    return this._cancelledHandle;
+  }
+
+  /**
+   * A short description such as `<Handle tick()>`.
+   *
+   * @example
+   * ```ts
+   * import { run, getRunningLoop } from "@aio/aio";
+   * await run(function* () {
+   *   console.log(String(getRunningLoop().callSoon(function tick() {}))); // "<Handle tick()>"
+   * });
+   * ```
+   */
+  toString(): string {
+    const state = this._cancelledHandle ? " cancelled" : "";
+    return `<${this.constructor.name}${state}${this._whenInfo()} ${
+      this._fn.name || "anonymous"
+    }()>`;
+  }
+
+  /** @internal */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+
+  /** @internal */
+  _whenInfo(): string {
+    return "";
+  }
+
+  /** @internal */
+  _onCancel(): void {}
+
+  /** @internal */
+  _run(): void {
+    this._loop._freeId(this._id);
+    if (this._cancelledHandle) return;
+    const prev = swapContext(this._ctx);
+    try {
+      this._fn.apply(undefined, this._args);
+    } finally {
+      swapContext(prev);
+    }
+  }
+}
+
+/**
+ * A callback scheduled with `callLater` or `callAt`.
+ *
+ * @example
+ * ```ts
+ * import { run, getRunningLoop } from "@aio/aio";
+ * await run(function* () {
+ *   const loop = getRunningLoop();
+ *   const h = loop.callLater(1000, () => {});
+ *   console.log(h.when() - loop.time()); // 1000 (the clock has not moved)
+ *   h.cancel();
+ * }, { clock: "virtual" });
+ * ```
+ */
+export class TimerHandle extends Handle {
+  /** @internal */
+  _when: number;
+  /** @internal The core's token for this timer. */
+  _token = -1;
+
+  /** @internal */
+  constructor(
+    loop: EventLoop,
+    when: number,
+    fn: (...args: unknown[]) => void,
+    args: unknown[],
+    ctx: Context,
+  ) {
+    super(loop, fn, args, ctx);
+    this._when = when;
+  }
+
+  /**
+   * The loop time (ms) at which the callback is due.
+   *
+   * @example
+   * ```ts
+   * import { run, getRunningLoop } from "@aio/aio";
+   * await run(function* () {
+   *   console.log(getRunningLoop().callAt(250, () => {}).when()); // 250
+   * }, { clock: "virtual" });
+   * ```
+   */
+  when(): number {
+    return this._when;
+  }
+
+  /** @internal */
+  override _whenInfo(): string {
+    return ` when=${this._when}`;
+  }
+
+  /** @internal */
+  override _onCancel(): void {
+    this._loop._cancelTimer(this);
+  }
+}
+
+/**
+ * An asyncio event loop. Most programs never touch one directly: `run()`
+ * makes one, runs a coroutine on it and closes it. Use a loop yourself to
+ * schedule plain callbacks, to control its lifetime, or in tests with the
+ * virtual clock.
+ *
+ * @example
+ * ```ts
+ * import { EventLoop } from "@aio/aio";
+ * const loop = new EventLoop({ clock: "virtual" });
+ * loop.callLater(3_600_000, () => { console.log("an hour later, at once"); loop.stop(); });
+ * await loop.runForever();
+ * console.log(loop.time()); // 3600000
+ * loop.close();
+ * ```
+ */
+export class EventLoop {
+  /** Which scheduler core holds this loop's queues. */
+  readonly core: CoreKind;
+  /**
+   * In debug mode, callbacks that take at least this long (ms) are reported.
+   */
+  slowCallbackDuration = 100;
+
+  /** @internal */
+  _core: SchedulerCore;
+  /** @internal */
+  _handles: (Runnable | undefined)[] = [];
+  /** @internal */
+  _freeIds: number[] = [];
+  /** @internal */
+  _nextId = 0;
+  /** @internal Live timers in the core, tracked here to skip `advance` when zero. */
+  _timers = 0;
+  /** @internal */
+  _virtual: boolean;
+  /** @internal */
+  _vnow = 0;
+  /** @internal */
+  _debug: boolean;
+  /** @internal */
+  _closed = false;
+  /** @internal */
+  _running = false;
+  /** @internal */
+  _stopping = false;
+  /** @internal */
+  _currentTask: Task<unknown> | null = null;
+  /** @internal */
+  _exceptionHandler: ExceptionHandler | null = null;
+  /** @internal Failed futures whose exception nobody has retrieved. */
+  _unretrieved: Set<WeakRef<Future<unknown>>> = new Set();
+  /** @internal Promises and executor jobs the loop waits on. */
+  _inflight = 0;
+  /** @internal Resolves the driver's host wait; set only while it waits. */
+  _wakeResolve: (() => void) | null = null;
+  /** @internal */
+  _hostTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** @internal */
+  _channel: MessageChannel | null = null;
+  /** @internal */
+  _hopResolve: (() => void) | null = null;
+  /** @internal */
+  _defaultExecutor: Executor | null = null;
+  /** @internal */
+  _executorShuttingDown = false;
+
+  /** Creates a loop; see {@linkcode EventLoopOptions}. */
+  constructor(options?: EventLoopOptions) {
+    const core = options?.core ?? "wasm";
+    if (core !== "wasm" && core !== "ts") {
+      throw new TypeError(`core must be "wasm" or "ts", got ${describe(core)}`);
+    }
+    const clock = options?.clock ?? "real";
+    if (clock !== "real" && clock !== "virtual") {
+      throw new TypeError(`clock must be "real" or "virtual", got ${describe(clock)}`);
+    }
+    this.core = core;
+    this._core = createCore(core);
+    this._virtual = clock === "virtual";
+    this._debug = Boolean(options?.debug);
+  }
+
+  // ---- scheduling -------------------------------------------------------
+
+  /**
+   * Schedules `fn(...args)` for the next loop iteration (FIFO), in a copy of
+   * the current context. A callback scheduled while the loop is running an
+   * iteration runs in the next one, never in the current one.
+   *
+   * @example
+   * ```ts
+   * import { EventLoop } from "@aio/aio";
+   * const loop = new EventLoop();
+   * loop.callSoon((a: number, b: number) => { console.log(a + b); loop.stop(); }, 1, 2);
+   * await loop.runForever();
+   * loop.close();
+   * ```
+   */
+  // deno-lint-ignore no-explicit-any
+  callSoon<A extends any[]>(fn: (...args: A) => void, ...args: A): Handle {
+    this._checkClosed();
+    checkCallback(fn, "callSoon()");
+    const h = new Handle(this, fn as (...a: unknown[]) => void, args, copyContext());
+    h._id = this._allocId(h);
+    this._pushReady(h._id);
+    return h;
+  }
+
+  /**
+   * Schedules `fn(...args)` to run `delayMs` milliseconds from now (negative
+   * delays act as 0; `NaN` is a `TypeError`). Never runs early; equal
+   * deadlines run in the order they were scheduled.
+   *
+   * @example
+   * ```ts
+   * import { EventLoop } from "@aio/aio";
+   * const loop = new EventLoop({ clock: "virtual" });
+   * loop.callLater(50, () => loop.stop());
+   * await loop.runForever();
+   * console.log(loop.time()); // 50
+   * loop.close();
+   * ```
+   */
+  // deno-lint-ignore no-explicit-any
+  callLater<A extends any[]>(delayMs: number, fn: (...args: A) => void, ...args: A): TimerHandle {
+    const delay = checkDelay(delayMs, "callLater() delay");
+    return this.callAt(this.time() + delay, fn, ...args);
+  }
+
+  /**
+   * Schedules `fn(...args)` at loop time `whenMs` (see {@linkcode EventLoop.time}).
+   *
+   * @example
+   * ```ts
+   * import { EventLoop } from "@aio/aio";
+   * const loop = new EventLoop({ clock: "virtual" });
+   * loop.callAt(1234.5, () => loop.stop());
+   * await loop.runForever();
+   * console.log(loop.time()); // 1234.5
+   * loop.close();
+   * ```
+   */
+  // deno-lint-ignore no-explicit-any
+  callAt<A extends any[]>(whenMs: number, fn: (...args: A) => void, ...args: A): TimerHandle {
+    if (typeof whenMs !== "number" || Number.isNaN(whenMs)) {
+      throw new TypeError(
+        `callAt() time must be a number of milliseconds, got ${describe(whenMs)}`,
+      );
+    }
+    this._checkClosed();
+    checkCallback(fn, "callAt()");
+    const h = new TimerHandle(this, whenMs, fn as (...a: unknown[]) => void, args, copyContext());
+    this._addTimer(h);
+    return h;
+  }
+
+  /**
+   * The loop's clock in milliseconds: `performance.now()` for the real clock;
+   * for the virtual clock, 0 at creation and then only what timers advanced.
+   *
+   * @example
+   * ```ts
+   * import { EventLoop } from "@aio/aio";
+   * const loop = new EventLoop({ clock: "virtual" });
+   * console.log(loop.time()); // 0
+   * loop.close();
+   * ```
+   */
+  time(): number {
+    return this._virtual ? this._vnow : performance.now();
+  }
+
+  /**
+   * A new pending future bound to this loop.
+   *
+   * @example
+   * ```ts
+   * import { EventLoop } from "@aio/aio";
+   * const loop = new EventLoop();
+   * console.log(loop.createFuture().done()); // false
+   * loop.close();
+   * ```
+   */
+  createFuture<T = unknown>(): Future<T> {
+    return new Future<T>(this);
+  }
+
+  /**
+   * Wraps a coroutine (or a zero-argument coroutine function) in a task on
+   * this loop; its first step runs in a later iteration.
+   *
+   * @example
+   * ```ts
+   * import { EventLoop, sleep } from "@aio/aio";
+   * const loop = new EventLoop({ clock: "virtual" });
+   * const t = loop.createTask(sleep(100, "done"), { name: "sleeper" });
+   * console.log(await loop.runUntilComplete(t)); // "done"
+   * loop.close();
+   * ```
+   */
+  createTask<T>(coro: Coroutine<T> | (() => Coroutine<T>), options?: TaskOptions): Task<T> {
+    this._checkClosed();
+    return new Task(toCoroutine(coro, "createTask()"), this, options);
+  }
+
+  // ---- running ----------------------------------------------------------
+
+  /**
+   * Runs the loop until `aw` (a future, task or coroutine) is done and
+   * returns its result, or rejects with its error.
+   *
+   * @example
+   * ```ts
+   * import { EventLoop, sleep } from "@aio/aio";
+   * const loop = new EventLoop({ clock: "virtual" });
+   * console.log(await loop.runUntilComplete(sleep(10, "x"))); // "x"
+   * loop.close();
+   * ```
+   */
+  async runUntilComplete<T>(aw: Future<T> | Coroutine<T>): Promise<T> {
+    this._checkClosed();
+    let fut: Future<T>;
+    if (aw instanceof Future) {
+      if (aw._loop === null) aw._loop = this;
+      if (aw._loop !== this) {
+        throw new ValueError("runUntilComplete(): the future belongs to a different loop");
+      }
+      fut = aw;
+    } else {
+      fut = this.createTask(aw);
+    }
+    const stop = () => this.stop();
+    fut.addDoneCallback(stop);
+    try {
+      await this.runForever();
+    } finally {
+      fut.removeDoneCallback(stop);
+    }
+    if (!fut.done()) throw new RuntimeError("Event loop stopped before the future completed.");
+    return fut.result();
+  }
+
+  /**
+   * Runs iterations until {@linkcode EventLoop.stop} is called. A second
+   * concurrent run, or a run from inside another loop's callback, is a
+   * `RuntimeError`.
+   *
+   * @example
+   * ```ts
+   * import { EventLoop } from "@aio/aio";
+   * const loop = new EventLoop();
+   * loop.callSoon(() => loop.stop());
+   * await loop.runForever();
+   * loop.close();
+   * ```
+   */
+  async runForever(): Promise<void> {
+    this._checkClosed();
+    if (this._running) throw new RuntimeError("This event loop is already running");
+    if (peekRunningLoop() !== null) {
+      throw new RuntimeError("Cannot run an event loop from a callback of another running loop");
+    }
+    this._running = true;
+    try {
+      await this._drive();
+    } finally {
+      this._running = false;
+      this._stopping = false;
+      this._releaseHost();
+    }
+  }
+
+  /**
+   * Makes `runForever` return after the current iteration (callbacks already
+   * scheduled for it still run).
+   *
+   * @example
+   * ```ts
+   * import { EventLoop } from "@aio/aio";
+   * const loop = new EventLoop();
+   * loop.callSoon(() => loop.stop());
+   * await loop.runForever();
+   * console.log(loop.isRunning()); // false
+   * loop.close();
+   * ```
+   */
+  stop(): void {
+    this._stopping = true;
+    this._wake();
+  }
+
+  /**
+   * Whether `runForever` (or `runUntilComplete`) is in progress.
+   *
+   * @example
+   * ```ts
+   * import { getRunningLoop, run } from "@aio/aio";
+   * await run(function* () {
+   *   console.log(getRunningLoop().isRunning()); // true
+   * });
+   * ```
+   */
+  isRunning(): boolean {
+    return this._running;
+  }
+
+  /**
+   * Whether {@linkcode EventLoop.close} was called.
+   *
+   * @example
+   * ```ts
+   * import { EventLoop } from "@aio/aio";
+   * const loop = new EventLoop();
+   * loop.close();
+   * console.log(loop.isClosed()); // true
+   * ```
+   */
+  isClosed(): boolean {
+    return this._closed;
+  }
+
+  /**
+   * Closes the loop: pending callbacks are dropped, failed futures nobody
+   * looked at are reported, the default executor is shut down without
+   * waiting. Closing a running loop is a `RuntimeError`; closing twice does
+   * nothing. Any later use is a `RuntimeError`.
+   *
+   * @example
+   * ```ts
+   * import { EventLoop } from "@aio/aio";
+   * const loop = new EventLoop();
+   * loop.close();
+   * try { loop.callSoon(() => {}); } catch (e) { console.log((e as Error).name); } // RuntimeError
+   * ```
+   */
+  close(): void {
+    if (this._running) throw new RuntimeError("Cannot close a running event loop");
+    if (this._closed) return;
+    this._reportUnretrieved();
+    this._closed = true;
+    this._handles = [];
+    this._freeIds = [];
+    this._releaseHost();
+    const ex = this._defaultExecutor;
+    this._defaultExecutor = null;
+    if (ex !== null) void ex.shutdown({ wait: false });
+    this._core.dispose?.();
+  }
+
+  // ---- executors ----------------------------------------------------------
+
+  /**
+   * Runs `fn(...args)` on `executor` (or the loop's default
+   * `WorkerPoolExecutor` when `null`) and returns a future of its result.
+   *
+   * @example
+   * ```ts ignore
+   * import { getRunningLoop, run } from "@aio/aio";
+   * const n = await run(function* () {
+   *   return yield* getRunningLoop().runInExecutor(null, (x: number) => x * 2, 21);
+   * });
+   * console.log(n); // 42
+   * ```
+   */
+  runInExecutor<R>(
+    executor: Executor | null,
+    // deno-lint-ignore no-explicit-any
+    fn: (...args: any[]) => R,
+    ...args: unknown[]
+  ): Future<Awaited<R>> {
+    this._checkClosed();
+    const ex = executor ?? this._getDefaultExecutor();
+    const fut = ex.submit(fn, ...args);
+    if (fut._loop === null) fut._loop = this;
+    return fut as Future<Awaited<R>>;
+  }
+
+  /**
+   * Sets the executor `runInExecutor(null, …)` and `toThread` use.
+   *
+   * @example
+   * ```ts ignore
+   * import { getRunningLoop, run, WorkerPoolExecutor } from "@aio/aio";
+   * await run(function* () {
+   *   getRunningLoop().setDefaultExecutor(new WorkerPoolExecutor({ maxWorkers: 1 }));
+   * });
+   * ```
+   */
+  setDefaultExecutor(executor: Executor): void {
+    if (
+      executor === null || typeof executor !== "object" || typeof executor.submit !== "function" ||
+      typeof executor.shutdown !== "function"
+    ) {
+      throw new TypeError(
+        `setDefaultExecutor() expects an executor with submit() and shutdown(), got ${
+          describe(executor)
+        }`,
+      );
+    }
+    this._defaultExecutor = executor;
+  }
+
+  /**
+   * Shuts down the default executor and waits for its jobs; `run()` calls
+   * this before closing the loop.
+   *
+   * @example
+   * ```ts
+   * import { EventLoop } from "@aio/aio";
+   * const loop = new EventLoop();
+   * await loop.shutdownDefaultExecutor(); // nothing to do: none was created
+   * loop.close();
+   * ```
+   */
+  async shutdownDefaultExecutor(): Promise<void> {
+    this._executorShuttingDown = true;
+    const ex = this._defaultExecutor;
+    this._defaultExecutor = null;
+    if (ex !== null) await ex.shutdown({ wait: true });
+  }
+
+  // ---- errors and debug -------------------------------------------------
+
+  /**
+   * Sets the function that receives errors nobody else can: exceptions
+   * thrown by callbacks, unretrieved task exceptions. `null` restores the
+   * default, which prints to the console.
+   *
+   * @example
+   * ```ts
+   * import { EventLoop } from "@aio/aio";
+   * const loop = new EventLoop();
+   * loop.setExceptionHandler((_loop, ctx) => console.log("caught:", ctx.message));
+   * loop.callSoon(() => { throw new Error("boom"); });
+   * loop.callSoon(() => loop.stop());
+   * await loop.runForever();
+   * loop.close();
+   * ```
+   */
+  setExceptionHandler(handler: ExceptionHandler | null): void {
+    if (handler !== null && typeof handler !== "function") {
+      throw new TypeError(
+        `setExceptionHandler() expects a function or null, got ${describe(handler)}`,
+      );
+    }
+    this._exceptionHandler = handler;
+  }
+
+  /**
+   * The custom exception handler, or `null`.
+   *
+   * @example
+   * ```ts
+   * import { EventLoop } from "@aio/aio";
+   * const loop = new EventLoop();
+   * console.log(loop.getExceptionHandler()); // null
+   * loop.close();
+   * ```
+   */
+  getExceptionHandler(): ExceptionHandler | null {
+    return this._exceptionHandler;
+  }
+
+  /**
+   * Reports `context` to the custom handler, or the default one. An error
+   * thrown by the custom handler is reported by the default one.
+   *
+   * @example
+   * ```ts
+   * import { EventLoop } from "@aio/aio";
+   * const loop = new EventLoop();
+   * loop.setExceptionHandler((_l, ctx) => console.log(ctx.message));
+   * loop.callExceptionHandler({ message: "something odd" });
+   * loop.close();
+   * ```
+   */
+  callExceptionHandler(context: ExceptionContext): void {
+    const handler = this._exceptionHandler;
+    if (handler === null) {
+      this.defaultExceptionHandler(context);
+      return;
+    }
+    try {
+      handler(this, context);
+    } catch (e) {
+      this.defaultExceptionHandler({
+        message: "Unhandled error in exception handler",
+        exception: e,
+        context,
+      });
+    }
+  }
+
+  /**
+   * Prints `context` with `console.error`.
+   *
+   * @example
+   * ```ts
+   * import { EventLoop } from "@aio/aio";
+   * const loop = new EventLoop();
+   * loop.defaultExceptionHandler({ message: "shown on stderr" });
+   * loop.close();
+   * ```
+   */
+  defaultExceptionHandler(context: ExceptionContext): void {
+    const lines = [context.message || "Unhandled exception in event loop"];
+    for (const [key, value] of Object.entries(context)) {
+      if (key === "message" || key === "exception") continue;
+      lines.push(`${key}: ${value}`);
+    }
+    const exc = context.exception;
+    if (exc !== undefined) lines.push(exc instanceof Error && exc.stack ? exc.stack : String(exc));
+    console.error(lines.join("\n"));
+  }
+
+  /**
+   * Turns debug mode on or off.
+   *
+   * @example
+   * ```ts
+   * import { EventLoop } from "@aio/aio";
+   * const loop = new EventLoop();
+   * loop.setDebug(true);
+   * console.log(loop.getDebug()); // true
+   * loop.close();
+   * ```
+   */
+  setDebug(on: boolean): void {
+    this._debug = Boolean(on);
+  }
+
+  /**
+   * Whether debug mode is on.
+   *
+   * @example
+   * ```ts
+   * import { EventLoop } from "@aio/aio";
+   * console.log(new EventLoop({ debug: true }).getDebug()); // true
+   * ```
+   */
+  getDebug(): boolean {
+    return this._debug;
+  }
+
+  /**
+   * Counters for tests and diagnostics: ready handles, live timers, tasks
+   * and promises or jobs in flight.
+   *
+   * @example
+   * ```ts
+   * import { EventLoop } from "@aio/aio";
+   * const loop = new EventLoop();
+   * console.log(loop.stats()); // { ready: 0, timers: 0, handles: 0, inflight: 0 }
+   * loop.close();
+   * ```
+   */
+  stats(): { ready: number; timers: number; handles: number; inflight: number } {
+    return {
+      ready: this._core.readyCount(),
+      timers: this._timers,
+      handles: this._nextId - this._freeIds.length,
+      inflight: this._inflight,
+    };
+  }
+
+  // ---- internals used by futures, tasks and combinators --------------------
+
+  /** @internal */
+  _checkClosed(): void {
+    if (this._closed) throw new RuntimeError("Event loop is closed");
+  }
+
+  /** @internal */
+  _allocId(obj: Runnable): number {
+    const id = this._freeIds.length > 0 ? this._freeIds.pop()! : this._nextId++;
+    if (id >= MAX_ID) throw new RuntimeError("too many pending handles (2^30)");
+    this._handles[id] = obj;
+    return id;
+  }
+
+  /** @internal */
+  _freeId(id: number): void {
+    this._handles[id] = undefined;
+    this._freeIds.push(id);
+  }
+
+  /** @internal */
+  _pushReady(id: number): void {
+    this._core.pushReady(id);
+    if (this._wakeResolve !== null) this._wake();
+  }
+
+  /** @internal */
+  _scheduleTask(task: Task<unknown>): void {
+    this._pushReady(task._id);
+  }
+
+  /** @internal A new task takes an id for its whole life and is scheduled. */
+  _adoptTask(task: Task<unknown>): number {
+    const id = this._allocId(task);
+    this._pushReady(id);
+    return id;
+  }
+
+  /** @internal */
+  _releaseTask(task: Task<unknown>): void {
+    this._freeId(task._id);
+  }
+
+  /** @internal `callSoon` for futures' done callbacks: no checks, context given. */
+  _callSoonInternal(fn: (arg: unknown) => void, arg: unknown, ctx: Context): void {
+    if (this._closed) return;
+    const h = new Handle(this, fn as (...a: unknown[]) => void, [arg], ctx);
+    h._id = this._allocId(h);
+    this._pushReady(h._id);
+  }
+
+  /** @internal */
+  _addTimer(h: TimerHandle): void {
+    h._id = this._allocId(h);
+    h._token = this._core.addTimer(h._when, h._id);
+    this._timers++;
+    // A sleeping driver may be waiting for a later deadline.
+    if (this._wakeResolve !== null) this._wake();
+  }
+
+  /** @internal */
+  _cancelTimer(h: TimerHandle): void {
+    if (this._closed) return;
+    if (this._core.cancelTimer(h._token)) {
+      this._timers--;
+      this._freeId(h._id);
+    }
+    // Otherwise it already fired into the ready ring and is skipped there.
+  }
+
+  /** @internal Something outside the loop (a promise, a job) will complete later. */
+  _beginExternal(): void {
+    this._inflight++;
+  }
+
+  /** @internal */
+  _endExternal(): void {
+    this._inflight--;
+    // With the virtual clock, time may jump again now.
+    if (this._inflight === 0 && this._wakeResolve !== null) this._wake();
+  }
+
+  /** @internal */
+  _pendingTasks(): Set<Task<unknown>> {
+    const out = new Set<Task<unknown>>();
+    for (const h of this._handles) {
+      if (h instanceof Task && !h.done()) out.add(h);
+    }
+    return out;
+  }
+
+  /** @internal */
+  _getDefaultExecutor(): Executor {
+    if (this._defaultExecutor !== null) return this._defaultExecutor;
+    if (this._executorShuttingDown) {
+      throw new RuntimeError(
+        "the default executor was shut down; create a new loop to use one again",
+      );
+    }
+    if (defaultExecutorFactory === null) {
+      throw new RuntimeError(
+        "no default executor available: import aio's executor module (mod.ts does)",
+      );
+    }
+    return (this._defaultExecutor = defaultExecutorFactory());
+  }
+
+  // ---- one iteration ------------------------------------------------------
+
+  /**
+   * @internal One iteration: due timers join the ready ring behind what is
+   * there, then exactly the handles ready at this moment run. Returns how
+   * many ran.
+   */
+  _runOnce(): number {
+    const core = this._core;
+    if (this._timers > 0) this._timers -= core.advance(this.time());
+    let n = core.readyCount();
+    if (n === 0) return 0;
+    const total = n;
+    const prev = setRunningLoop(this);
+    if (this._debug) {
+      this._runDebug(n);
+    } else {
+      const handles = this._handles;
+      let h: Runnable | undefined;
+      while (n > 0) {
+        try {
+          while (n > 0) {
+            n--;
+            h = handles[core.popReady()]!;
+            h._run();
+          }
+        } catch (e) {
+          this._callbackFailed(e, h);
+        }
+      }
+    }
+    setRunningLoop(prev);
+    return total;
+  }
+
+  /** @internal The same iteration, timing each callback. */
+  _runDebug(n: number): void {
+    const core = this._core;
+    for (; n > 0; n--) {
+      const h = this._handles[core.popReady()]!;
+      const t0 = performance.now();
+      try {
+        h._run();
+      } catch (e) {
+        this._callbackFailed(e, h);
+      }
+      const took = performance.now() - t0;
+      if (took >= this.slowCallbackDuration) {
+        console.warn(`Executing ${h} took ${took.toFixed(3)} ms`);
+      }
+    }
+  }
+
+  /** @internal */
+  _callbackFailed(e: unknown, h: Runnable | undefined): void {
+    const ctx: ExceptionContext = { message: `Exception in callback ${h}`, exception: e };
+    if (h instanceof Handle) {
+      ctx.handle = h;
+      if (h._sourceTraceback) ctx.sourceTraceback = h._sourceTraceback;
+    }
+    this.callExceptionHandler(ctx);
+  }
+
+  /** @internal */
+  _reportUnretrieved(): void {
+    for (const ref of this._unretrieved) {
+      const f = ref.deref();
+      if (f === undefined || !f._logTraceback) continue;
+      f._logTraceback = false;
+      const isTask = f instanceof Task;
+      const ctx: ExceptionContext = {
+        message: `${isTask ? "Task" : "Future"} exception was never retrieved`,
+        exception: f._exception,
+        future: f,
+      };
+      if (isTask && f._sourceTraceback) ctx.sourceTraceback = f._sourceTraceback;
+      this.callExceptionHandler(ctx);
+    }
+    this._unretrieved.clear();
+  }
+
+  // ---- the host driver --------------------------------------------------
+
+  /** @internal Runs iterations until stopped, sharing the thread with Deno. */
+  async _drive(): Promise<void> {
+    const core = this._core;
+    let sliceStart = performance.now();
+    let work = 0;
+    for (;;) {
+      work += this._runOnce();
+      if (this._stopping) return;
+      if (core.readyCount() > 0) {
+        // Busy: let promise settlements in, and every slice let the host run.
+        if (work >= 1024) {
+          work = 0;
+          const now = performance.now();
+          if (now - sliceStart >= SLICE_MS) {
+            await this._hop();
+            sliceStart = performance.now();
+            continue;
+          }
+        }
+        await null;
+        continue;
+      }
+      // Idle: nothing is ready.
+      if (this._virtual) {
+        if (this._inflight === 0 && this._timers > 0) {
+          const t = core.nextDeadline();
+          if (t > this._vnow) this._vnow = t;
+          await null;
+          continue;
+        }
+        await this._hostWait(Infinity);
+      } else if (this._timers > 0) {
+        const wait = core.nextDeadline() - performance.now();
+        if (wait > 0) await this._hostWait(wait);
+        else await null;
+      } else {
+        await this._hostWait(Infinity);
+      }
+      sliceStart = performance.now();
+      work = 0;
+    }
+  }
+
+  /** @internal Waits until woken, or `ms` passed; no CPU while waiting long. */
+  _hostWait(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this._wakeResolve = resolve;
+      if (ms < HOST_TIMER_MIN_MS) {
+        this._hopResolve = resolve;
+        this._port().postMessage(null);
+        return;
+      }
+      // A long wait: an open port would keep Deno alive even with nothing
+      // left to do, hiding a deadlock as a hang.
+      this._closeChannel();
+      if (ms !== Infinity) this._hostTimer = setTimeout(this._onHostTimer, Math.floor(ms) - 1);
+    });
+  }
+
+  /** @internal */
+  _onHostTimer = (): void => {
+    this._hostTimer = undefined;
+    this._wake();
+  };
+
+  /** @internal Wakes the driver from `_hostWait`. */
+  _wake(): void {
+    const resolve = this._wakeResolve;
+    if (resolve === null) return;
+    this._wakeResolve = null;
+    this._hopResolve = null;
+    if (this._hostTimer !== undefined) {
+      clearTimeout(this._hostTimer);
+      this._hostTimer = undefined;
+    }
+    resolve();
+  }
+
+  /** @internal A macrotask turn without setTimeout's clamp. */
+  _hop(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this._hopResolve = resolve;
+      this._port().postMessage(null);
+    });
+  }
+
+  /** @internal */
+  _port(): MessagePort {
+    if (this._channel === null) {
+      this._channel = new MessageChannel();
+      this._channel.port1.onmessage = () => {
+        const r = this._hopResolve;
+        this._hopResolve = null;
+        if (r !== null) {
+          if (this._wakeResolve === r) this._wakeResolve = null;
+          r();
+        }
+      };
+    }
+    return this._channel.port2;
+  }
+
+  /** @internal */
+  _closeChannel(): void {
+    const ch = this._channel;
+    if (ch !== null) {
+      this._channel = null;
+      ch.port1.close();
+      ch.port2.close();
+    }
+  }
+
+  /** @internal Drops every host resource: timer, channel. */
+  _releaseHost(): void {
+    if (this._hostTimer !== undefined) {
+      clearTimeout(this._hostTimer);
+      this._hostTimer = undefined;
+    }
+    this._wakeResolve = null;
+    this._hopResolve = null;
+    this._closeChannel();
+  }
+}
+
+function checkCallback(fn: unknown, what: string): void {
+  if (typeof fn !== "function") {
+    throw new TypeError(`${what} expects a function, got ${describe(fn)}`);
+  }
+}
+
+/**
+ * A new event loop (asyncio's `new_event_loop()`).
+ *
+ * @example
+ * ```ts
+ * import { newEventLoop } from "@aio/aio";
+ * const loop = newEventLoop({ clock: "virtual" });
+ * console.log(loop.core); // "wasm"
+ * loop.close();
+ * ```
+ */
+export function newEventLoop(options?: EventLoopOptions): EventLoop {
+  return new EventLoop(options);
+}

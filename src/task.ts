@@ -1,0 +1,471 @@
+/**
+ * Task: a coroutine scheduled on the event loop (asyncio's `Task`). The loop
+ * steps the generator itself, so cancellation arrives as a `CancelledError`
+ * thrown at the suspension point and `finally` blocks run.
+ *
+ * @module
+ */
+import { type Context, copyContext, swapContext } from "./context.ts";
+import { CancelledError, RuntimeError } from "./errors.ts";
+import { Future, PENDING } from "./future.ts";
+import type { EventLoop } from "./loop.ts";
+import { getRunningLoop } from "./running.ts";
+import { describe, isCoroutine } from "./util.ts";
+
+/**
+ * What a `function*` coroutine returns when called: aio's `async def`.
+ * It yields the futures it waits on (or nothing, to give others a turn).
+ */
+export type Coroutine<T> = Generator<Future<unknown> | undefined, T, unknown>;
+
+/** Anything `yield*` can wait on: a future, a task, or a coroutine. */
+export type Awaitable<T> = Future<T> | Coroutine<T>;
+
+/** Options for creating a task. */
+export interface TaskOptions {
+  /** The task's name; default `Task-N`. */
+  name?: string;
+  /** The context the task runs in; default a copy of the current one. */
+  context?: Context;
+}
+
+let taskCounter = 0;
+
+/**
+ * A coroutine running on the loop. Tasks are futures: wait for one with
+ * `yield* task` (or `await task` from plain async code). Create them with
+ * {@linkcode createTask}; their first step runs in a later loop iteration.
+ *
+ * @example
+ * ```ts
+ * import { createTask, run, sleep } from "@aio/aio";
+ * function* work(ms: number) {
+ *   yield* sleep(ms);
+ *   return ms * 2;
+ * }
+ * console.log(await run(function* () {
+ *   const t = createTask(work(10), { name: "worker" });
+ *   console.log(t.getName()); // "worker"
+ *   return yield* t; // 20
+ * }));
+ * ```
+ */
+export class Task<T = unknown> extends Future<T> {
+  /** @internal */
+  declare _loop: EventLoop;
+  /** @internal */
+  _coro: Coroutine<T>;
+  /** @internal */
+  _coroName: string;
+  /** @internal */
+  _name: string;
+  /** @internal */
+  _context: Context;
+  /** @internal The loop handle id this task owns while pending: pushing it schedules a step. */
+  _id: number;
+  /** @internal */
+  _futWaiter: Future<unknown> | null = null;
+  /** @internal */
+  _mustCancel = false;
+  /** @internal */
+  _numCancelsRequested = 0;
+  /** @internal An exception to throw into the coroutine at its next step. */
+  _pendingExc: unknown = undefined;
+  /** @internal Handle-table protocol: a task's step is never skipped. */
+  _cancelledHandle = false;
+  /** @internal Where the task was created, in debug mode. */
+  _sourceTraceback: string | undefined = undefined;
+
+  /**
+   * Wraps `coro` in a task on `loop` and schedules its first step. Prefer
+   * {@linkcode createTask}.
+   */
+  constructor(coro: Coroutine<T>, loop: EventLoop, options?: TaskOptions) {
+    super(loop);
+    if (!isCoroutine(coro)) {
+      throw new TypeError(
+        `a Task needs a coroutine (what calling a function* returns), got ${describe(coro)}`,
+      );
+    }
+    loop._checkClosed();
+    this._coro = coro;
+    this._coroName = coroName(coro);
+    this._name = options?.name !== undefined ? String(options.name) : `Task-${++taskCounter}`;
+    this._context = options?.context ?? copyContext();
+    if (loop._debug) this._sourceTraceback = new Error().stack;
+    this._id = loop._adoptTask(this);
+  }
+
+  /**
+   * The task's name.
+   *
+   * @example
+   * ```ts
+   * import { createTask, run } from "@aio/aio";
+   * await run(function* () {
+   *   const t = createTask((function* () {})(), { name: "fetch" });
+   *   console.log(t.getName()); // "fetch"
+   * });
+   * ```
+   */
+  getName(): string {
+    return this._name;
+  }
+
+  /**
+   * Renames the task.
+   *
+   * @example
+   * ```ts
+   * import { currentTask, run } from "@aio/aio";
+   * await run(function* () {
+   *   currentTask()!.setName("main");
+   *   console.log(currentTask()!.getName()); // "main"
+   * });
+   * ```
+   */
+  setName(name: unknown): void {
+    this._name = String(name);
+  }
+
+  /**
+   * The coroutine object this task runs.
+   *
+   * @example
+   * ```ts
+   * import { createTask, run } from "@aio/aio";
+   * await run(function* () {
+   *   const coro = (function* () {})();
+   *   console.log(createTask(coro).getCoro() === coro); // true
+   * });
+   * ```
+   */
+  getCoro(): Coroutine<T> {
+    return this._coro;
+  }
+
+  /**
+   * The context the task runs in.
+   *
+   * @example
+   * ```ts
+   * import { ContextVar, currentTask, run } from "@aio/aio";
+   * const v = new ContextVar("v", { default: 0 });
+   * await run(function* () {
+   *   v.set(5);
+   *   console.log(currentTask()!.getContext().get(v)); // 5
+   * });
+   * ```
+   */
+  getContext(): Context {
+    return this._context;
+  }
+
+  /**
+   * Requests cancellation: the coroutine receives a `CancelledError` (with
+   * `msg`) at its current suspension point, and a future it waits on is
+   * cancelled. Returns `false` if the task is already done. The coroutine may
+   * catch the error; a task that does and goes on should call
+   * {@linkcode Task.uncancel}.
+   *
+   * @example
+   * ```ts
+   * import { createTask, run, sleep } from "@aio/aio";
+   * await run(function* () {
+   *   const t = createTask(sleep(60_000));
+   *   yield;
+   *   console.log(t.cancel("bye"), t.cancelling()); // true 1
+   *   try { yield* t; } catch (e) { console.log((e as Error).name); } // CancelledError
+   * });
+   * ```
+   */
+  override cancel(msg?: string): boolean {
+    if (this._tbRef !== null) this._retrieved();
+    if (this._state !== PENDING) return false;
+    this._numCancelsRequested++;
+    const waiter = this._futWaiter;
+    if (waiter !== null && waiter.cancel(msg)) {
+      // The waiter's done callback will step us; nothing else to arrange.
+      return true;
+    }
+    this._mustCancel = true;
+    this._cancelMessage = msg;
+    return true;
+  }
+
+  /**
+   * How many cancellation requests are pending (incremented by `cancel()`,
+   * decremented by `uncancel()`).
+   *
+   * @example
+   * ```ts
+   * import { currentTask, run } from "@aio/aio";
+   * await run(function* () {
+   *   console.log(currentTask()!.cancelling()); // 0
+   * });
+   * ```
+   */
+  cancelling(): number {
+    return this._numCancelsRequested;
+  }
+
+  /**
+   * Withdraws one cancellation request; returns the remaining count. Used by
+   * code that caught a `CancelledError` on purpose (timeouts, task groups).
+   *
+   * @example
+   * ```ts
+   * import { currentTask, run } from "@aio/aio";
+   * await run(function* () {
+   *   const me = currentTask()!;
+   *   me.cancel();
+   *   console.log(me.uncancel()); // 0: the request is withdrawn
+   * });
+   * ```
+   */
+  uncancel(): number {
+    if (this._numCancelsRequested > 0) {
+      this._numCancelsRequested--;
+      if (this._numCancelsRequested === 0) this._mustCancel = false;
+    }
+    return this._numCancelsRequested;
+  }
+
+  /**
+   * Tasks complete by running; setting their result from outside is a
+   * `RuntimeError`, as in asyncio.
+   */
+  override setResult(_value: T): never {
+    throw new RuntimeError(
+      "Task does not support setResult(): a task's result is what its coroutine returns",
+    );
+  }
+
+  /**
+   * Tasks complete by running; setting their exception from outside is a
+   * `RuntimeError`, as in asyncio.
+   */
+  override setException(_exception: unknown): never {
+    throw new RuntimeError(
+      "Task does not support setException(): a task fails when its coroutine throws",
+    );
+  }
+
+  /** @internal */
+  override _reprInfo(): string[] {
+    const info = super._reprInfo();
+    info.splice(2, 0, `name=${this._name}`, `coro=${this._coroName}`);
+    if (this._futWaiter !== null) info.push(`waitFor=${this._futWaiter}`);
+    return info;
+  }
+
+  /** @internal The loop calls this when the task's id comes off the ready ring. */
+  _run(): void {
+    this._step();
+  }
+
+  /** @internal One resumption of the coroutine: CPython's `Task.__step`. */
+  _step(): void {
+    const loop = this._loop;
+    if (this._state !== PENDING) {
+      // Cannot happen unless a wakeup was scheduled twice; report, don't crash the loop.
+      loop.callExceptionHandler({
+        message: `step of a task that is already done: ${this}`,
+        task: this,
+      });
+      return;
+    }
+    let exc = this._pendingExc;
+    this._pendingExc = undefined;
+    if (this._mustCancel) {
+      if (!(exc instanceof CancelledError)) exc = this._makeCancelledError();
+      this._mustCancel = false;
+    }
+    this._futWaiter = null;
+    loop._currentTask = this;
+    const prevCtx = swapContext(this._context);
+    let r: IteratorResult<Future<unknown> | undefined, T>;
+    try {
+      r = exc === undefined ? this._coro.next() : this._coro.throw(exc);
+    } catch (e) {
+      swapContext(prevCtx);
+      loop._currentTask = null;
+      this._fail(e);
+      return;
+    }
+    swapContext(prevCtx);
+    loop._currentTask = null;
+    if (r.done) {
+      if (this._mustCancel) {
+        // Cancelled after its last suspension point: the request still wins.
+        this._mustCancel = false;
+        this._doCancel(this._cancelMessage);
+      } else {
+        this._doSetResult(r.value);
+      }
+      loop._releaseTask(this);
+      return;
+    }
+    const y = r.value;
+    if (y === undefined) {
+      loop._pushReady(this._id);
+    } else if (y instanceof Future) {
+      this._waitOn(y);
+    } else {
+      this._pendingExc = new TypeError(badYieldMessage(this, y));
+      loop._pushReady(this._id);
+    }
+  }
+
+  /** @internal */
+  _waitOn(fut: Future<unknown>): void {
+    const loop = this._loop;
+    if (fut._loop !== loop) {
+      if (fut._loop === null) {
+        fut._loop = loop;
+      } else {
+        this._pendingExc = new RuntimeError(
+          `Task ${this._name} awaited ${fut} that belongs to a different event loop`,
+        );
+        loop._pushReady(this._id);
+        return;
+      }
+    }
+    if (fut === this) {
+      this._pendingExc = new RuntimeError(`Task ${this._name} cannot await itself`);
+      loop._pushReady(this._id);
+      return;
+    }
+    fut._addWakeup(this);
+    this._futWaiter = fut;
+    if (this._mustCancel && fut.cancel(this._cancelMessage)) this._mustCancel = false;
+  }
+
+  /** @internal The coroutine threw: the task is cancelled or failed. */
+  _fail(e: unknown): void {
+    if (e instanceof CancelledError) {
+      this._cancelledExc = e;
+      this._doCancel(undefined);
+    } else {
+      this._doSetException(
+        e === undefined ? new TypeError(`Task ${this._name}: its coroutine threw undefined`) : e,
+      );
+    }
+    this._loop._releaseTask(this);
+  }
+}
+
+function coroName(coro: object): string {
+  // A generator object does not reveal its function; createTask records the
+  // name when it is handed a coroutine function instead.
+  return (coro as { _aioName?: string })._aioName ?? "coroutine";
+}
+
+function badYieldMessage(task: Task<unknown>, y: unknown): string {
+  if (isCoroutine(y)) {
+    return `Task ${task._name} yielded a coroutine object: use yield* to await a coroutine, not yield`;
+  }
+  return `Task ${task._name} got bad yield: ${
+    describe(y)
+  }. A coroutine may yield* a Future, Task or coroutine, or yield nothing to give other tasks a turn`;
+}
+
+/**
+ * Wraps a coroutine in a {@linkcode Task} on the running loop and schedules
+ * it; its first step runs in a later loop iteration. Accepts a coroutine
+ * object or a zero-argument coroutine function (then the task's repr names
+ * it). A non-coroutine is a `TypeError` naming the value.
+ *
+ * @example
+ * ```ts
+ * import { createTask, run, sleep } from "@aio/aio";
+ * await run(function* () {
+ *   const a = createTask(sleep(20, "a"));
+ *   const b = createTask(sleep(10, "b"));
+ *   console.log(yield* a, yield* b); // "a" "b" after 20 ms, not 30
+ * });
+ * ```
+ */
+export function createTask<T>(
+  coro: Coroutine<T> | (() => Coroutine<T>),
+  options?: TaskOptions,
+): Task<T> {
+  return getRunningLoop().createTask(coro, options);
+}
+
+/** @internal Turns a coroutine function into a coroutine, remembering its name. */
+export function toCoroutine<T>(
+  coro: Coroutine<T> | (() => Coroutine<T>),
+  what: string,
+): Coroutine<T> {
+  if (typeof coro === "function") {
+    const fn = coro;
+    const made = fn();
+    if (!isCoroutine(made)) {
+      throw new TypeError(
+        `${what} expects a coroutine or a coroutine function; ${describe(fn)} returned ${
+          describe(made)
+        }`,
+      );
+    }
+    (made as { _aioName?: string })._aioName = fn.name || "anonymous";
+    return made;
+  }
+  if (!isCoroutine(coro)) {
+    throw new TypeError(
+      `${what} expects a coroutine (what calling a function* returns), got ${describe(coro)}`,
+    );
+  }
+  return coro;
+}
+
+/**
+ * The task whose step is running now on `loop` (default: the running loop),
+ * or `null` outside a task.
+ *
+ * @example
+ * ```ts
+ * import { currentTask, run } from "@aio/aio";
+ * await run(function* () {
+ *   console.log(currentTask()?.getName()); // "Task-1" or similar
+ * });
+ * ```
+ */
+export function currentTask(loop?: EventLoop): Task<unknown> | null {
+  return (loop ?? getRunningLoop())._currentTask;
+}
+
+/**
+ * The tasks of `loop` (default: the running loop) that are not done.
+ *
+ * @example
+ * ```ts
+ * import { allTasks, createTask, run, sleep } from "@aio/aio";
+ * await run(function* () {
+ *   createTask(sleep(10));
+ *   console.log(allTasks().size); // 2: main and the sleeper
+ * });
+ * ```
+ */
+export function allTasks(loop?: EventLoop): Set<Task<unknown>> {
+  return (loop ?? getRunningLoop())._pendingTasks();
+}
+
+/**
+ * Makes a future of `x`: a Future or Task is returned unchanged; a coroutine
+ * is wrapped in a task on the running loop; anything else is a `TypeError`.
+ *
+ * @example
+ * ```ts
+ * import { ensureFuture, run, sleep } from "@aio/aio";
+ * await run(function* () {
+ *   const t = ensureFuture(sleep(5, "done"));
+ *   console.log(ensureFuture(t) === t, yield* t); // true "done"
+ * });
+ * ```
+ */
+export function ensureFuture<T>(x: Awaitable<T>, options?: { loop?: EventLoop }): Future<T> {
+  if (x instanceof Future) return x;
+  if (isCoroutine(x)) return (options?.loop ?? getRunningLoop()).createTask(x as Coroutine<T>);
+  throw new TypeError(`ensureFuture() expects a Future, Task or coroutine, got ${describe(x)}`);
+}
