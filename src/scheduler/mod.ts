@@ -6,9 +6,11 @@
 
 import type { CoreKind, SchedulerCore } from "./types.ts";
 import { TsCore } from "./ts_core.ts";
+import { WasmCore } from "./wasm.ts";
 
 export type { CoreKind, SchedulerCore } from "./types.ts";
 export { TsCore } from "./ts_core.ts";
+export { WasmCore, wasmModule } from "./wasm.ts";
 
 /**
  * Creates a fresh, independent scheduler core of the given kind. Each event
@@ -16,8 +18,6 @@ export { TsCore } from "./ts_core.ts";
  */
 export function createCore(kind: CoreKind): SchedulerCore {
   if (kind === "ts") return new TsCore();
-  if (kind === "wasm") {
-    throw new Error("the WASM scheduler core is not built yet");
-  }
+  if (kind === "wasm") return new WasmCore();
   throw new TypeError(`unknown scheduler core ${JSON.stringify(kind)}`);
 }
