@@ -12,3 +12,15 @@ function coreFromEnv(): CoreKind {
 
 /** The core under test. */
 export const CORE: CoreKind = coreFromEnv();
+
+import { run } from "../src/run.ts";
+import type { EventLoopOptions } from "../src/loop.ts";
+import type { Coroutine } from "../src/task.ts";
+
+/** `run` on the core under test with the virtual clock (the default for tests). */
+export function vrun<T>(
+  main: Coroutine<T> | (() => Coroutine<T>),
+  options?: EventLoopOptions,
+): Promise<T> {
+  return run(main, { core: CORE, clock: "virtual", ...options });
+}
