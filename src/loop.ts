@@ -73,8 +73,9 @@ const MAX_ID = 2 ** 30;
 // While tasks keep the loop busy, hand control to the host this often (ms)
 // so I/O, promises and Deno timers progress.
 const SLICE_MS = 4;
-// Host timers here fire 1-2 ms late; shorter waits spin on message hops.
-const HOST_TIMER_MIN_MS = 2;
+// Deno's timers fire about 1 ms late, so a host timer is set 1 ms short and
+// only the last sub-millisecond is waited for with message hops.
+const HOST_TIMER_MIN_MS = 1;
 
 /** Something the loop can run when its id comes off the ready ring. */
 interface Runnable {
@@ -1068,7 +1069,9 @@ export class EventLoop {
       // A long wait: an open port would keep Deno alive even with nothing
       // left to do, hiding a deadlock as a hang.
       this._closeChannel();
-      if (ms !== Infinity) this._hostTimer = setTimeout(this._onHostTimer, Math.floor(ms) - 1);
+      if (ms !== Infinity) {
+        this._hostTimer = setTimeout(this._onHostTimer, Math.max(0, Math.floor(ms) - 1));
+      }
     });
   }
 
