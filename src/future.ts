@@ -479,6 +479,10 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** @internal */
   _trackUnretrieved(): void {
+    // `then()` was already called: the promise it made carries the exception
+    // to whoever awaits it (or Deno reports it as an unhandled rejection), so
+    // the exception counts as retrieved and is not reported a second time.
+    if (this._promise !== null) return;
     const loop = this._loop;
     this._logTraceback = true;
     if (loop === null) return;
