@@ -259,13 +259,12 @@ export class Task<T = unknown> extends Future<T> {
     return info;
   }
 
-  /** @internal The loop calls this when the task's id comes off the ready ring. */
+  /**
+   * @internal One resumption of the coroutine, CPython's `Task.__step`. The
+   * loop calls it when the task's id comes off the ready ring; it is the
+   * hottest path in aio, so the rare cases sit behind one branch.
+   */
   _run(): void {
-    this._step();
-  }
-
-  /** @internal One resumption of the coroutine: CPython's `Task.__step`. */
-  _step(): void {
     const loop = this._loop;
     if (this._state !== PENDING) {
       // Cannot happen unless a wakeup was scheduled twice; report, don't crash the loop.
@@ -276,11 +275,7 @@ export class Task<T = unknown> extends Future<T> {
       return;
     }
     let exc = this._pendingExc;
-    this._pendingExc = undefined;
-    if (this._mustCancel) {
-      if (!(exc instanceof CancelledError)) exc = this._makeCancelledError();
-      this._mustCancel = false;
-    }
+    if (exc !== undefined || this._mustCancel) exc = this._takeStepException(exc);
     this._futWaiter = null;
     loop._currentTask = this;
     const prevCtx = swapContext(this._context);
@@ -315,6 +310,19 @@ export class Task<T = unknown> extends Future<T> {
       this._pendingExc = new TypeError(badYieldMessage(this, y));
       loop._pushReady(this._id);
     }
+  }
+
+  /** @internal What to throw into the coroutine at this step, if anything. */
+  _takeStepException(exc: unknown): unknown {
+    this._pendingExc = undefined;
+    if (this._mustCancel) {
+      // A fresh error, not `_makeCancelledError()`: that one caches, and a
+      // task that caught an earlier cancellation and was cancelled again
+      // would get the old error with the old message.
+      if (!(exc instanceof CancelledError)) exc = new CancelledError(this._cancelMessage);
+      this._mustCancel = false;
+    }
+    return exc;
   }
 
   /** @internal */
@@ -400,6 +408,16 @@ export function toCoroutine<T>(
 ): Coroutine<T> {
   if (typeof coro === "function") {
     const fn = coro;
+    // Refuse async functions before calling them: calling one would start
+    // its body (and a rejection would go unhandled) only to fail here.
+    const kind = (fn as { constructor?: { name?: string } }).constructor?.name;
+    if (kind === "AsyncFunction" || kind === "AsyncGeneratorFunction") {
+      throw new TypeError(
+        `${what} expects a coroutine or a coroutine function (function*), got ${
+          describe(fn)
+        }: wrap a promise with fromPromise()`,
+      );
+    }
     const made = fn();
     if (!isCoroutine(made)) {
       throw new TypeError(
