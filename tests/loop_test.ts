@@ -179,7 +179,7 @@ Deno.test("a cancelled timer never runs, even when cancelled in its own batch", 
   assert.deepEqual(calls, ["first"]);
 });
 
-Deno.test("cancelling a timer removes it from the core", async () => {
+Deno.test("cancelling a timer removes it from the core", () => {
   const loop = newLoop();
   const hs = Array.from({ length: 1000 }, (_, i) => loop.callLater(i + 1, () => {}));
   assert.equal(loop.stats().timers, 1000);
