@@ -11,7 +11,9 @@ import { describe } from "./util.ts";
 
 // A context's data is a Map treated as immutable: `set` swaps in a copy, so
 // `copy()` can share the map and costs nothing until someone writes.
-type Data = Map<ContextVar<unknown>, unknown>;
+/** @internal A context's variables; never mutated once built, so it can be shared. */
+export type ContextData = Map<ContextVar<unknown>, unknown>;
+type Data = ContextData;
 
 const MISSING: unique symbol = Symbol("MISSING");
 
@@ -153,6 +155,38 @@ export function currentContext(): Context {
 export function swapContext(ctx: Context): Context {
   const prev = current;
   current = ctx;
+  return prev;
+}
+
+/**
+ * @internal What a callback captures instead of a copied `Context`: the
+ * current variables. `set` replaces a context's map rather than changing it,
+ * so this snapshot stays as it was, and scheduling allocates nothing.
+ */
+export function captureData(): ContextData {
+  return current._data;
+}
+
+// The context a callback scheduled with captured data runs in. Callbacks never
+// nest, so one object serves them all; what a callback sets dies with it, as
+// it would in a fresh copy.
+const scratch = new Context();
+
+/** @internal Calls `fn(arg)` in an explicit context or in captured data. */
+export function runCaptured<A>(ctx: Context | ContextData, fn: (arg: A) => void, arg: A): void {
+  const prev = ctx instanceof Context ? swapContext(ctx) : enterData(ctx);
+  try {
+    fn(arg);
+  } finally {
+    current = prev;
+  }
+}
+
+/** @internal Enters captured data (see `captureData`); returns the previous context. */
+export function enterData(data: ContextData): Context {
+  const prev = current;
+  scratch._data = data;
+  current = scratch;
   return prev;
 }
 

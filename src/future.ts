@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type Context, copyContext } from "./context.ts";
+import { captureData, type Context, type ContextData, runCaptured } from "./context.ts";
 import { CancelledError, InvalidStateError, RuntimeError } from "./errors.ts";
 import type { EventLoop } from "./loop.ts";
 import { peekRunningLoop } from "./running.ts";
@@ -272,9 +272,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (typeof fn !== "function") {
       throw new TypeError(`addDoneCallback() expects a function, got ${describe(fn)}`);
     }
-    const ctx = options?.context ?? copyContext();
+    const ctx = options?.context ?? captureData();
     if (this._state !== PENDING) {
-      if (this._loop === null) queueMicrotask(() => ctx.run(fn, this));
+      if (this._loop === null) queueMicrotask(() => runCaptured(ctx, fn, this));
       else this._loop._callSoonInternal(fn as (f: unknown) => void, this, ctx);
       return;
     }
@@ -462,15 +462,19 @@ export class Future<T = unknown> implements PromiseLike<T> {
       // added by plain code, so run them as microtasks.
       for (let i = 0; i < cbs.length; i += 2) {
         const fn = cbs[i] as (f: unknown) => void;
-        const ctx = cbs[i + 1] as Context;
-        queueMicrotask(() => ctx.run(fn, this));
+        const ctx = cbs[i + 1] as Context | ContextData;
+        queueMicrotask(() => runCaptured(ctx, fn, this));
       }
       return;
     }
     for (let i = 0; i < cbs.length; i += 2) {
       const cb = cbs[i];
       if (typeof cb === "function") {
-        loop._callSoonInternal(cb as (f: unknown) => void, this, cbs[i + 1] as Context);
+        loop._callSoonInternal(
+          cb as (f: unknown) => void,
+          this,
+          cbs[i + 1] as Context | ContextData,
+        );
       } else {
         loop._scheduleTask(cb as Task<unknown>);
       }

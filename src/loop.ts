@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type Context, copyContext, swapContext } from "./context.ts";
+import { captureData, Context, type ContextData, enterData, swapContext } from "./context.ts";
 import { RuntimeError, ValueError } from "./errors.ts";
 import { Future } from "./future.ts";
 import { peekRunningLoop, setRunningLoop } from "./running.ts";
@@ -77,6 +77,8 @@ const SLICE_MS = 4;
 // only the last sub-millisecond is waited for with message hops.
 const HOST_TIMER_MIN_MS = 1;
 
+const NO_ARGS: unknown[] = [];
+
 /** Something the loop can run when its id comes off the ready ring. */
 interface Runnable {
   _run(): void;
@@ -104,8 +106,10 @@ export class Handle {
   _fn: (...args: unknown[]) => void;
   /** @internal */
   _args: unknown[];
-  /** @internal */
-  _ctx: Context;
+  /** @internal An explicit context to run in, or null to run in `_data`. */
+  _ctx: Context | null;
+  /** @internal The context variables captured when the callback was scheduled. */
+  _data: ContextData | null;
   /** @internal */
   _cancelledHandle = false;
   /** @internal */
@@ -114,11 +118,23 @@ export class Handle {
   _sourceTraceback: string | undefined;
 
   /** @internal Handles come from `callSoon`, `callLater` and `callAt`. */
-  constructor(loop: EventLoop, fn: (...args: unknown[]) => void, args: unknown[], ctx: Context) {
+  constructor(
+    loop: EventLoop,
+    fn: (...args: unknown[]) => void,
+    args: unknown[],
+    ctx: Context | ContextData,
+  ) {
     this._loop = loop;
     this._fn = fn;
-    this._args = args;
-    this._ctx = ctx;
+    // Most callbacks take no arguments: share one array instead of retaining one each.
+    this._args = args.length === 0 ? NO_ARGS : args;
+    if (ctx instanceof Context) {
+      this._ctx = ctx;
+      this._data = null;
+    } else {
+      this._ctx = null;
+      this._data = ctx;
+    }
     if (loop._debug) this._sourceTraceback = new Error().stack;
   }
 
@@ -190,7 +206,7 @@ export class Handle {
   _run(): void {
     this._loop._freeId(this._id);
     if (this._cancelledHandle) return;
-    const prev = swapContext(this._ctx);
+    const prev = this._ctx !== null ? swapContext(this._ctx) : enterData(this._data!);
     try {
       this._fn.apply(undefined, this._args);
     } finally {
@@ -225,7 +241,7 @@ export class TimerHandle extends Handle {
     when: number,
     fn: (...args: unknown[]) => void,
     args: unknown[],
-    ctx: Context,
+    ctx: Context | ContextData,
   ) {
     super(loop, fn, args, ctx);
     this._when = when;
@@ -360,7 +376,7 @@ export class EventLoop {
   callSoon<A extends any[]>(fn: (...args: A) => void, ...args: A): Handle {
     this._checkClosed();
     checkCallback(fn, "callSoon()");
-    const h = new Handle(this, fn as (...a: unknown[]) => void, args, copyContext());
+    const h = new Handle(this, fn as (...a: unknown[]) => void, args, captureData());
     h._id = this._allocId(h);
     this._pushReady(h._id);
     return h;
@@ -409,7 +425,7 @@ export class EventLoop {
     }
     this._checkClosed();
     checkCallback(fn, "callAt()");
-    const h = new TimerHandle(this, whenMs, fn as (...a: unknown[]) => void, args, copyContext());
+    const h = new TimerHandle(this, whenMs, fn as (...a: unknown[]) => void, args, captureData());
     this._addTimer(h);
     return h;
   }
@@ -868,7 +884,7 @@ export class EventLoop {
   }
 
   /** @internal `callSoon` for futures' done callbacks: no checks, context given. */
-  _callSoonInternal(fn: (arg: unknown) => void, arg: unknown, ctx: Context): void {
+  _callSoonInternal(fn: (arg: unknown) => void, arg: unknown, ctx: Context | ContextData): void {
     if (this._closed) return;
     const h = new Handle(this, fn as (...a: unknown[]) => void, [arg], ctx);
     h._id = this._allocId(h);
