@@ -44,7 +44,6 @@ Deno.test("test_futures::test_initial_state", () =>
   }));
 
 Deno.test("test_futures::test_constructor_use_running_loop", () =>
-  // deno-lint-ignore require-yield
   vrun(function* () {
     const f = new Future();
     assert.equal(f.getLoop(), getRunningLoop());
