@@ -73,8 +73,13 @@ export class Future<T = unknown> implements PromiseLike<T> {
   _logTraceback = false;
   /** @internal */
   _loop: EventLoop | null;
-  /** @internal Pairs of (callback or waiting Task, Context or null). */
+  /** @internal Pairs of (callback or waiting Task, Context, ContextData or null). */
   _callbacks: unknown[] | null = null;
+  /**
+   * @internal The one task waiting on this future, while it is the only
+   * registration: the common case needs no array.
+   */
+  _waiter: Task<unknown> | null = null;
   /** @internal */
   _cancelMessage: string | undefined = undefined;
   /** @internal The CancelledError a task's coroutine raised, kept so `result()` rethrows it. */
@@ -273,6 +278,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
       throw new TypeError(`addDoneCallback() expects a function, got ${describe(fn)}`);
     }
     const ctx = options?.context ?? captureData();
+    if (this._waiter !== null) this._spillWaiter();
     if (this._state !== PENDING) {
       if (this._loop === null) queueMicrotask(() => runCaptured(ctx, fn, this));
       else this._loop._callSoonInternal(fn as (f: unknown) => void, this, ctx);
@@ -376,16 +382,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * });
    * ```
    */
-  *[Symbol.iterator](): Generator<Future<unknown>, T, unknown> {
-    if (this._state === PENDING) {
-      yield this;
-      if (this._state === PENDING) {
-        throw new RuntimeError(
-          "a future was resumed before it was done: use yield* future, not yield future",
-        );
-      }
-    }
-    return this.result();
+  [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
+    return new Awaiting(this);
   }
 
   /**
@@ -433,13 +431,24 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** @internal Registers a task to be stepped when this future completes. */
   _addWakeup(task: Task<unknown>): void {
-    if (this._state !== PENDING) task._loop!._scheduleTask(task);
-    else (this._callbacks ??= []).push(task, null);
+    if (this._state !== PENDING) task._loop._scheduleTask(task);
+    else if (this._waiter === null && this._callbacks === null) this._waiter = task;
+    else {
+      if (this._waiter !== null) this._spillWaiter();
+      this._callbacks!.push(task, null);
+    }
+  }
+
+  /** @internal Moves the lone waiter into the array, keeping registration order. */
+  _spillWaiter(): void {
+    (this._callbacks ??= []).push(this._waiter, null);
+    this._waiter = null;
   }
 
   /** @internal Removes a task registered with `_addWakeup`. */
   _removeWakeup(task: Task<unknown>): void {
-    this.removeDoneCallback(task as unknown as DoneCallback<this>);
+    if (this._waiter === task) this._waiter = null;
+    else this.removeDoneCallback(task as unknown as DoneCallback<this>);
   }
 
   /** @internal */
@@ -453,6 +462,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal */
   _scheduleCallbacks(): void {
     if (this._settle !== null) this._settle();
+    const waiter = this._waiter;
+    if (waiter !== null) {
+      this._waiter = null;
+      waiter._loop._scheduleTask(waiter);
+      return;
+    }
     const cbs = this._callbacks;
     if (cbs === null) return;
     this._callbacks = null;
@@ -510,6 +525,46 @@ export class Future<T = unknown> implements PromiseLike<T> {
       this._loop?._unretrieved.delete(ref);
       collected.unregister(ref);
     }
+  }
+}
+
+/**
+ * The iterator behind `yield* future`: one small object per await where a
+ * generator would cost several. It yields the future while it is pending and
+ * returns its result (or throws) once the task is resumed.
+ */
+class Awaiting<T> implements Iterator<Future<unknown>, T, unknown> {
+  #fut: Future<T>;
+  #yielded = false;
+
+  constructor(fut: Future<T>) {
+    this.#fut = fut;
+  }
+
+  next(): IteratorResult<Future<unknown>, T> {
+    const fut = this.#fut;
+    if (fut._state === PENDING) {
+      if (this.#yielded) {
+        throw new RuntimeError(
+          "a future was resumed before it was done: use yield* future, not yield future",
+        );
+      }
+      this.#yielded = true;
+      return { value: fut, done: false };
+    }
+    return { value: fut.result(), done: true };
+  }
+
+  throw(error: unknown): never {
+    throw error;
+  }
+
+  return(value: T): IteratorResult<Future<unknown>, T> {
+    return { value, done: true };
+  }
+
+  [Symbol.iterator](): this {
+    return this;
   }
 }
 
