@@ -20,6 +20,12 @@ function* sleepFor<T>(ms: number, result: T): Coroutine<T> {
   }
   const loop = getRunningLoop();
   const fut = loop.createFuture<T>();
+  if (ms === Infinity) {
+    // Forever: no timer, so nothing can fire it (the virtual clock would
+    // otherwise jump to an infinite deadline and wake it). Only cancellation
+    // ends this sleep.
+    return yield* fut;
+  }
   const h = loop.callLater(ms, resolveUnlessCancelled, fut, result);
   try {
     return yield* fut;
@@ -31,9 +37,9 @@ function* sleepFor<T>(ms: number, result: T): Coroutine<T> {
 /**
  * Suspends the current task for `ms` milliseconds (fractions allowed,
  * negatives act as 0), then evaluates to `result`. `sleep(0)` gives every
- * other ready task one turn, like a bare `yield`. Cancelling the task cancels
- * the sleep and its timer. A `NaN` or non-number delay is a `TypeError`,
- * thrown at the call.
+ * other ready task one turn, like a bare `yield`; `sleep(Infinity)` sleeps
+ * until cancelled. Cancelling the task cancels the sleep and its timer. A
+ * `NaN` or non-number delay is a `TypeError`, thrown at the call.
  *
  * @example
  * ```ts
