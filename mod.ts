@@ -64,3 +64,23 @@ export { run } from "./src/run.ts";
 export { sleep } from "./src/sleep.ts";
 export { fromPromise } from "./src/from_promise.ts";
 export type { CoreKind } from "./src/scheduler/types.ts";
+export type { AwaitableResult } from "./src/awaitables.ts";
+export {
+  gather,
+  type GatherOptions,
+  type GatherResults,
+  type GatherSettledResults,
+} from "./src/gather.ts";
+export {
+  ALL_COMPLETED,
+  FIRST_COMPLETED,
+  FIRST_EXCEPTION,
+  type ReturnWhen,
+  wait,
+  type WaitOptions,
+} from "./src/wait.ts";
+export { waitFor } from "./src/wait_for.ts";
+export { shield } from "./src/shield.ts";
+export { asCompleted, AsCompletedIterator, type AsCompletedOptions } from "./src/as_completed.ts";
+export { Timeout, timeout, timeoutAt, type TimeoutBody } from "./src/timeout.ts";
+export { TaskGroup, taskGroup, type TaskGroupBody } from "./src/task_group.ts";
