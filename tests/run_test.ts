@@ -352,3 +352,24 @@ Deno.test("run() twice in a row: each gets a fresh loop", async () => {
   assert.notEqual(loops[0], loops[1]);
   assert.ok(loops.every((l) => l.isClosed()));
 });
+
+Deno.test("main stops the loop: run() rejects with RuntimeError and main is cancelled", async () => {
+  const log: string[] = [];
+  let main: Task<unknown> | undefined;
+  await assert.rejects(
+    () =>
+      vrun(function* () {
+        main = currentTask()!;
+        try {
+          getRunningLoop().stop();
+          yield* sleep(1000);
+          log.push("slept");
+        } finally {
+          log.push("finally");
+        }
+      }),
+    (e) => e instanceof RuntimeError && /stopped before the future completed/.test(e.message),
+  );
+  assert.deepEqual(log, ["finally"]);
+  assert.equal(main!.cancelled(), true);
+});

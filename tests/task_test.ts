@@ -775,7 +775,7 @@ Deno.test("test_tasks::test_step_result_future", () =>
       result = yield* fut;
     });
     yield;
-    assert.equal(fut._callbacks?.includes(t), true, "the task waits on fut"); // white-box
+    assert.equal(t._futWaiter, fut, "the task waits on fut"); // white-box
     const res = {};
     fut.setResult(res);
     yield;
@@ -1193,4 +1193,29 @@ Deno.test("test_tasks::test_context_4", () =>
     ret.push(ctx.get(cvar));
     assert.deepEqual(ret, [undefined, 1, 2]);
     assert.equal(cvar.get(-1), -1, "the parent's context is untouched");
+  }));
+
+Deno.test("test_tasks::test_task_source_traceback", async () => {
+  // Debug mode: where the task was created travels with its report.
+  const reports: ExceptionContext[] = [];
+  let t: Task<void> | undefined;
+  await vrun(function* () {
+    getRunningLoop().setExceptionHandler((_l, ctx) => reports.push(ctx));
+    t = createTask(function* () {
+      yield;
+      throw new Error("unseen");
+    });
+    assert.match(t._sourceTraceback ?? "", /task_test\.ts/);
+    yield* sleep(1);
+  }, { debug: true });
+  assert.equal(reports.length, 1);
+  assert.equal(reports[0].future, t);
+  assert.match(String(reports[0].sourceTraceback), /task_test\.ts/);
+});
+
+Deno.test("no source traceback is recorded outside debug mode", () =>
+  vrun(function* () {
+    const t = createTask(returns(1));
+    assert.equal(t._sourceTraceback, undefined);
+    yield* t;
   }));
