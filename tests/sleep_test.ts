@@ -2,7 +2,15 @@
 // timer cleanup on cancel. Ported from test_tasks.py's sleep tests where a
 // counterpart exists. Virtual clock except the real-clock test.
 import { assert } from "../deps.ts";
-import { CancelledError, createTask, getRunningLoop, run, RuntimeError, sleep } from "../mod.ts";
+import {
+  CancelledError,
+  createTask,
+  EventLoop,
+  getRunningLoop,
+  run,
+  RuntimeError,
+  sleep,
+} from "../mod.ts";
 import { CORE, vrun } from "./_util.ts";
 
 Deno.test("test_tasks::test_sleep", () =>
@@ -190,4 +198,30 @@ Deno.test("sleep on the real clock never wakes early", async () => {
   assert.ok(loopElapsed >= 15, `loop time advanced ${loopElapsed} ms`);
   assert.ok(hostElapsed >= 15, `host time advanced ${hostElapsed} ms`);
   assert.ok(hostElapsed < 1000, `took ${hostElapsed} ms`);
+});
+
+Deno.test({
+  name: "virtual clock: a timer due at Infinity never fires",
+  // BUG in src/loop.ts (_drive, virtual clock): when only a timer due at
+  // Infinity is left, the clock jumps to Infinity and fires it; loop.time()
+  // stays Infinity afterwards. sleep(Infinity) avoids the timer, but
+  // callLater(Infinity) still hits this. Unignore once loop.ts treats an
+  // infinite next deadline like "no timer".
+  ignore: true,
+  fn: async () => {
+    const loop = new EventLoop({ core: CORE, clock: "virtual" });
+    let fired = false;
+    loop.callLater(Infinity, () => {
+      fired = true;
+    });
+    const stopper = setTimeout(() => loop.stop(), 20);
+    try {
+      await loop.runForever();
+    } finally {
+      clearTimeout(stopper);
+      loop.close();
+    }
+    assert.equal(fired, false);
+    assert.equal(loop.time(), 0);
+  },
 });
