@@ -6,7 +6,7 @@
  * @module
  */
 import { type Context, copyContext, swapContext } from "./context.ts";
-import { CancelledError, RuntimeError } from "./errors.ts";
+import { CancelledError, RuntimeError, ValueError } from "./errors.ts";
 import { Future, PENDING } from "./future.ts";
 import type { EventLoop } from "./loop.ts";
 import { getRunningLoop } from "./running.ts";
@@ -470,8 +470,10 @@ export function allTasks(loop?: EventLoop): Set<Task<unknown>> {
 }
 
 /**
- * Makes a future of `x`: a Future or Task is returned unchanged; a coroutine
- * is wrapped in a task on the running loop; anything else is a `TypeError`.
+ * Makes a future of `x`: a Future or Task is returned unchanged (a
+ * `ValueError` if `options.loop` is given and it belongs to another loop); a
+ * coroutine is wrapped in a task on `options.loop` or the running loop;
+ * anything else is a `TypeError`.
  *
  * @example
  * ```ts
@@ -483,7 +485,17 @@ export function allTasks(loop?: EventLoop): Set<Task<unknown>> {
  * ```
  */
 export function ensureFuture<T>(x: Awaitable<T>, options?: { loop?: EventLoop }): Future<T> {
-  if (x instanceof Future) return x;
+  if (x instanceof Future) {
+    // As asyncio: a future bound to another loop than the one asked for is
+    // a ValueError, not silently returned.
+    const loop = options?.loop;
+    if (loop !== undefined && x._loop !== null && x._loop !== loop) {
+      throw new ValueError(
+        "ensureFuture(): the future belongs to a different loop than the one given in options.loop",
+      );
+    }
+    return x;
+  }
   if (isCoroutine(x)) return (options?.loop ?? getRunningLoop()).createTask(x as Coroutine<T>);
   throw new TypeError(`ensureFuture() expects a Future, Task or coroutine, got ${describe(x)}`);
 }

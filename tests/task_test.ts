@@ -17,6 +17,7 @@ import {
   RuntimeError,
   sleep,
   Task,
+  ValueError,
 } from "../mod.ts";
 import { CORE, vrun } from "./_util.ts";
 
@@ -1096,6 +1097,24 @@ Deno.test("test_tasks::test_ensure_future_coroutine", () =>
     assert.ok(inner instanceof Task);
     assert.equal(inner.getLoop(), loop);
     assert.equal(await loop.runUntilComplete(inner), "inner");
+  }));
+
+Deno.test("test_tasks::test_ensure_future_error_msg", () =>
+  withLoop((loop) => {
+    const other = newLoop();
+    try {
+      const f = loop.createFuture();
+      assert.throws(
+        () => ensureFuture(f, { loop: other }),
+        (e) => e instanceof ValueError && /different loop/.test(e.message),
+      );
+      const t = loop.createTask(returns(1));
+      assert.throws(() => ensureFuture(t, { loop: other }), ValueError);
+      assert.equal(ensureFuture(f, { loop }), f);
+      assert.equal(ensureFuture(t, { loop }), t);
+    } finally {
+      other.close();
+    }
   }));
 
 Deno.test("test_tasks::test_ensure_future_neither", () => {
