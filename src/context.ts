@@ -9,17 +9,30 @@
 import { RuntimeError, ValueError } from "./errors.ts";
 import { describe } from "./util.ts";
 
-// A context's data is a Map treated as immutable: `set` swaps in a copy, so
-// `copy()` can share the map and costs nothing until someone writes.
-/** @internal A context's variables; never mutated once built, so it can be shared. */
+// Copy on write: copying a context or capturing its variables for a callback
+// shares the Map and marks it shared; `set`/`reset` then replace a shared Map
+// with a copy, but change a Map the context owns alone in place. A task that
+// sets a variable twice between two awaits copies once.
+/** @internal A context's variables. Never changed once shared (captured or copied). */
 export type ContextData = Map<ContextVar<unknown>, unknown>;
 type Data = ContextData;
 
 const MISSING: unique symbol = Symbol("MISSING");
 
+function checkVar(v: unknown, what: string): void {
+  if (!(v instanceof ContextVar)) {
+    throw new TypeError(`${what}: a ContextVar key was expected, got ${describe(v)}`);
+  }
+}
+
 /**
- * A mapping of {@linkcode ContextVar}s to values. Obtain one with
- * {@linkcode copyContext}; run code in it with {@linkcode Context.run}.
+ * A mapping of {@linkcode ContextVar}s to values (Python's
+ * `contextvars.Context`). Obtain one with {@linkcode copyContext} (or
+ * `new Context()` for an empty one); run code in it with
+ * {@linkcode Context.run}; run a coroutine in it with
+ * `createTask(coro, { context })`.
+ *
+ * It is iterable over its variables, like a Python mapping.
  *
  * @example
  * ```ts
@@ -30,11 +43,15 @@ const MISSING: unique symbol = Symbol("MISSING");
  * console.log(user.get(), ctx.get(user)); // "nobody" "ada"
  * ```
  */
-export class Context {
+export class Context implements Iterable<ContextVar<unknown>> {
   /** @internal */
   _data: Data;
+  /** @internal Whether `_data` may be referenced elsewhere (then copy before writing). */
+  _shared = false;
   /** @internal */
   _entered = false;
+  /** @internal Bumped each time the callback scratch context is reused. */
+  _epoch = 0;
 
   /** Creates an empty context (Python's `contextvars.Context()`). */
   constructor() {
@@ -44,7 +61,9 @@ export class Context {
   /**
    * Calls `fn(...args)` with this context as the current one and returns its
    * result; changes `fn` makes to context variables stay in this context.
-   * Entering a context that is already entered is a `RuntimeError`.
+   * Entering a context that is already entered is a `RuntimeError`. A
+   * coroutine only runs synchronously here up to its first suspension: to
+   * run one in a context, use `createTask(coro, { context })`.
    *
    * @example
    * ```ts
@@ -54,8 +73,13 @@ export class Context {
    * ```
    */
   run<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): R {
+    if (typeof fn !== "function") {
+      throw new TypeError(`Context.run() expects a function, got ${describe(fn)}`);
+    }
     if (this._entered) {
-      throw new RuntimeError("cannot enter context: it is already entered");
+      throw new RuntimeError(
+        "cannot enter context: it is already entered (use copy() to run in a copy)",
+      );
     }
     const prev = current;
     this._entered = true;
@@ -69,7 +93,8 @@ export class Context {
   }
 
   /**
-   * A shallow copy: the same variables with the same values.
+   * A shallow copy: the same variables with the same values. Later changes
+   * to either do not affect the other.
    *
    * @example
    * ```ts
@@ -81,11 +106,14 @@ export class Context {
   copy(): Context {
     const c = new Context();
     c._data = this._data;
+    c._shared = true;
+    this._shared = true;
     return c;
   }
 
   /**
-   * The value of `v` in this context, or `dflt` when it has none.
+   * The value of `v` in this context, or `dflt` when it has none. A key that
+   * is not a `ContextVar` is a `TypeError`.
    *
    * @example
    * ```ts
@@ -95,11 +123,14 @@ export class Context {
    * ```
    */
   get<T>(v: ContextVar<T>, dflt?: T): T | undefined {
-    return this._data.has(v) ? this._data.get(v) as T : dflt;
+    checkVar(v, "Context.get()");
+    const x = this._data.get(v);
+    if (x !== undefined || this._data.has(v)) return x as T;
+    return dflt;
   }
 
   /**
-   * Whether `v` has a value in this context.
+   * Whether `v` has a value in this context (Python's `v in ctx`).
    *
    * @example
    * ```ts
@@ -109,11 +140,12 @@ export class Context {
    * ```
    */
   has(v: ContextVar<unknown>): boolean {
+    checkVar(v, "Context.has()");
     return this._data.has(v);
   }
 
   /**
-   * How many variables have a value in this context.
+   * How many variables have a value in this context (Python's `len(ctx)`).
    *
    * @example
    * ```ts
@@ -126,7 +158,37 @@ export class Context {
   }
 
   /**
-   * The variables and their values.
+   * The variables that have a value here.
+   *
+   * @example
+   * ```ts
+   * import { ContextVar, copyContext } from "@aio/aio";
+   * const v = new ContextVar("v");
+   * v.set(1);
+   * console.log([...copyContext().keys()].includes(v)); // true
+   * ```
+   */
+  keys(): IterableIterator<ContextVar<unknown>> {
+    return this._snapshot().keys();
+  }
+
+  /**
+   * The values of the variables that have one here.
+   *
+   * @example
+   * ```ts
+   * import { ContextVar, copyContext } from "@aio/aio";
+   * const v = new ContextVar("v");
+   * v.set("x");
+   * console.log([...copyContext().values()].includes("x")); // true
+   * ```
+   */
+  values(): IterableIterator<unknown> {
+    return this._snapshot().values();
+  }
+
+  /**
+   * The variables and their values (Python's `ctx.items()`).
    *
    * @example
    * ```ts
@@ -137,7 +199,28 @@ export class Context {
    * ```
    */
   entries(): IterableIterator<[ContextVar<unknown>, unknown]> {
-    return this._data.entries();
+    return this._snapshot().entries();
+  }
+
+  /**
+   * Iterates over the variables, like iterating a Python mapping.
+   *
+   * @example
+   * ```ts
+   * import { ContextVar, copyContext } from "@aio/aio";
+   * const v = new ContextVar("v");
+   * v.set(1);
+   * console.log([...copyContext()].length >= 1); // true
+   * ```
+   */
+  [Symbol.iterator](): IterableIterator<ContextVar<unknown>> {
+    return this.keys();
+  }
+
+  /** @internal Iteration sees the variables as they are now, whatever happens next. */
+  _snapshot(): Data {
+    this._shared = true;
+    return this._data;
   }
 }
 
@@ -160,10 +243,12 @@ export function swapContext(ctx: Context): Context {
 
 /**
  * @internal What a callback captures instead of a copied `Context`: the
- * current variables. `set` replaces a context's map rather than changing it,
- * so this snapshot stays as it was, and scheduling allocates nothing.
+ * current variables. The Map is marked shared, so later `set`s in this
+ * context copy it and the snapshot stays as it was; scheduling allocates
+ * nothing.
  */
 export function captureData(): ContextData {
+  current._shared = true;
   return current._data;
 }
 
@@ -186,6 +271,9 @@ export function runCaptured<A>(ctx: Context | ContextData, fn: (arg: A) => void,
 export function enterData(data: ContextData): Context {
   const prev = current;
   scratch._data = data;
+  scratch._shared = true;
+  // Tokens made by an earlier callback must not reset this one's variables.
+  scratch._epoch++;
   current = scratch;
   return prev;
 }
@@ -211,6 +299,10 @@ export function copyContext(): Context {
  * {@linkcode ContextVar.reset} to restore the previous value. A token can be
  * used once, with the variable and in the context that created it.
  *
+ * It is also disposable (as Python 3.14's token is a context manager):
+ * `using _ = v.set(x);` restores the previous value when the block ends, in
+ * a plain function or in a coroutine.
+ *
  * @example
  * ```ts
  * import { ContextVar } from "@aio/aio";
@@ -218,31 +310,102 @@ export function copyContext(): Context {
  * const token = v.set(2);
  * v.reset(token);
  * console.log(v.get()); // 1
+ * {
+ *   using _scoped = v.set(3);
+ *   console.log(v.get()); // 3
+ * }
+ * console.log(v.get()); // 1
  * ```
  */
-export class Token<T> {
+export class Token<T> implements Disposable {
   /** Marks "the variable had no value" in {@linkcode Token.oldValue}. */
   static readonly MISSING: typeof MISSING = MISSING;
   /** @internal */
   _used = false;
   /** @internal */
   readonly _ctx: Context;
-  /** The variable this token belongs to. */
-  readonly var: ContextVar<T>;
-  /** The value before `set`, or `Token.MISSING`. */
-  readonly oldValue: T | typeof MISSING;
+  /** @internal */
+  readonly _epoch: number;
+  readonly #var: ContextVar<T>;
+  readonly #oldValue: T | typeof MISSING;
 
   /** @internal Tokens come from `ContextVar.set`. */
   constructor(ctx: Context, v: ContextVar<T>, oldValue: T | typeof MISSING) {
     this._ctx = ctx;
-    this.var = v;
-    this.oldValue = oldValue;
+    this._epoch = ctx._epoch;
+    this.#var = v;
+    this.#oldValue = oldValue;
+  }
+
+  /**
+   * The variable this token belongs to.
+   *
+   * @example
+   * ```ts
+   * import { ContextVar } from "@aio/aio";
+   * const v = new ContextVar("v");
+   * console.log(v.set(1).var === v); // true
+   * ```
+   */
+  get var(): ContextVar<T> {
+    return this.#var;
+  }
+
+  /**
+   * The value before `set`, or `Token.MISSING` if the variable had none.
+   *
+   * @example
+   * ```ts
+   * import { ContextVar, Token } from "@aio/aio";
+   * const v = new ContextVar<number>("v");
+   * console.log(v.set(1).oldValue === Token.MISSING); // true
+   * ```
+   */
+  get oldValue(): T | typeof MISSING {
+    return this.#oldValue;
+  }
+
+  /**
+   * Resets the variable with this token unless it was already used: what
+   * `using` calls when the block ends.
+   *
+   * @example
+   * ```ts
+   * import { ContextVar } from "@aio/aio";
+   * const v = new ContextVar("v", { default: "a" });
+   * const t = v.set("b");
+   * t[Symbol.dispose]();
+   * console.log(v.get()); // "a"
+   * ```
+   */
+  [Symbol.dispose](): void {
+    if (!this._used) this.#var.reset(this);
+  }
+
+  /**
+   * A short description such as `<Token var=<ContextVar name="v"> used>`.
+   *
+   * @example
+   * ```ts
+   * import { ContextVar } from "@aio/aio";
+   * console.log(String(new ContextVar("v").set(1))); // '<Token var=<ContextVar name="v">>'
+   * ```
+   */
+  toString(): string {
+    return `<Token${this._used ? " used" : ""} var=${this.#var}>`;
+  }
+
+  /** @internal */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
   }
 }
 
 /**
  * A context variable (Python's `contextvars.ContextVar`): a value per task,
- * inherited by the tasks it creates.
+ * inherited by the tasks it creates, and by the callbacks it schedules.
+ * Create variables once, at module level: each `new ContextVar` is a distinct
+ * key, whatever its name.
  *
  * @example
  * ```ts
@@ -258,22 +421,37 @@ export class Token<T> {
  * ```
  */
 export class ContextVar<T> {
-  /** The name given at construction, for debugging. */
-  readonly name: string;
+  readonly #name: string;
   readonly #default: T | typeof MISSING;
 
-  /** Creates a variable; `options.default` is returned by `get()` when it has no value. */
+  /**
+   * Creates a variable; `options.default` is what `get()` returns when the
+   * variable has no value. A name that is not a string is a `TypeError`.
+   */
   constructor(name: string, options?: { default?: T }) {
     if (typeof name !== "string") {
       throw new TypeError(`ContextVar name must be a string, got ${describe(name)}`);
     }
-    this.name = name;
+    this.#name = name;
     this.#default = options !== undefined && "default" in options ? options.default as T : MISSING;
   }
 
   /**
+   * The name given at construction, for debugging (read-only).
+   *
+   * @example
+   * ```ts
+   * import { ContextVar } from "@aio/aio";
+   * console.log(new ContextVar("user").name); // "user"
+   * ```
+   */
+  get name(): string {
+    return this.#name;
+  }
+
+  /**
    * The value in the current context; else `dflt` if given; else the
-   * variable's default; else a `LookupError`-like `RuntimeError`.
+   * variable's default; else a `RuntimeError` (Python's `LookupError`).
    *
    * @example
    * ```ts
@@ -284,14 +462,18 @@ export class ContextVar<T> {
    */
   get(dflt?: T): T {
     const data = current._data;
-    if (data.has(this)) return data.get(this) as T;
+    const x = data.get(this);
+    if (x !== undefined || data.has(this)) return x as T;
     if (arguments.length > 0) return dflt as T;
     if (this.#default !== MISSING) return this.#default;
-    throw new RuntimeError(`ContextVar ${this.name} has no value and no default (LookupError)`);
+    throw new RuntimeError(
+      `ContextVar ${this.#name} has no value and no default (LookupError): set it, or pass a default`,
+    );
   }
 
   /**
-   * Sets the value in the current context and returns a token that undoes it.
+   * Sets the value in the current context and returns a token that undoes
+   * it (see {@linkcode ContextVar.reset}; the token is also disposable).
    *
    * @example
    * ```ts
@@ -303,17 +485,23 @@ export class ContextVar<T> {
    */
   set(value: T): Token<T> {
     const ctx = current;
-    const old = ctx._data.has(this) ? ctx._data.get(this) as T : MISSING;
-    const data = new Map(ctx._data);
+    let data = ctx._data;
+    const x = data.get(this);
+    const old = x !== undefined || data.has(this) ? x as T : MISSING;
+    if (ctx._shared) {
+      data = new Map(data);
+      ctx._data = data;
+      ctx._shared = false;
+    }
     data.set(this, value);
-    ctx._data = data;
     return new Token(ctx, this, old);
   }
 
   /**
-   * Restores the value the variable had before the `set` that made `token`.
-   * A token of another variable or context → `ValueError`; used twice →
-   * `RuntimeError`.
+   * Restores the value the variable had before the `set` that made `token`
+   * (or removes it, if it had none). A token of another variable or made in
+   * another context → `ValueError`; a token used twice → `RuntimeError`; not
+   * a token → `TypeError`.
    *
    * @example
    * ```ts
@@ -326,19 +514,53 @@ export class ContextVar<T> {
    */
   reset(token: Token<T>): void {
     if (!(token instanceof Token)) {
-      throw new TypeError(`reset() expects a Token, got ${describe(token)}`);
+      throw new TypeError(`reset() expects a Token from set(), got ${describe(token)}`);
     }
-    if (token._used) throw new RuntimeError(`Token for ${this.name} has already been used once`);
+    if (token._used) {
+      throw new RuntimeError(`Token for ${this.#name} has already been used once`);
+    }
     if (token.var !== this) {
-      throw new ValueError(`Token was created by ContextVar ${token.var.name}, not ${this.name}`);
+      throw new ValueError(
+        `Token was created by a different ContextVar (${token.var.name}), not ${this.#name}`,
+      );
     }
-    if (token._ctx !== current) {
-      throw new ValueError(`Token for ${this.name} was created in a different Context`);
+    const ctx = current;
+    if (token._ctx !== ctx || token._epoch !== ctx._epoch) {
+      throw new ValueError(`Token for ${this.#name} was created in a different Context`);
     }
-    const data = new Map(current._data);
+    let data = ctx._data;
+    if (ctx._shared) {
+      data = new Map(data);
+      ctx._data = data;
+      ctx._shared = false;
+    }
     if (token.oldValue === MISSING) data.delete(this);
     else data.set(this, token.oldValue);
-    current._data = data;
     token._used = true;
   }
+
+  /**
+   * A short description such as `<ContextVar name="v" default=1>`.
+   *
+   * @example
+   * ```ts
+   * import { ContextVar } from "@aio/aio";
+   * console.log(String(new ContextVar("v", { default: 1 }))); // '<ContextVar name="v" default=1>'
+   * ```
+   */
+  toString(): string {
+    const d = this.#default === MISSING ? "" : ` default=${describeDefault(this.#default)}`;
+    return `<ContextVar name=${JSON.stringify(this.#name)}${d}>`;
+  }
+
+  /** @internal */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+}
+
+function describeDefault(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? v.slice(0, 37) + "..." : v);
+  if (typeof v === "object" && v !== null) return Array.isArray(v) ? "[...]" : "{...}";
+  return String(v);
 }
