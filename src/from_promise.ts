@@ -4,26 +4,68 @@
  * @module
  */
 import { CancelledError } from "./errors.ts";
-import type { Future } from "./future.ts";
+import { Future } from "./future.ts";
+import type { EventLoop } from "./loop.ts";
 import { getRunningLoop } from "./running.ts";
 import { describe } from "./util.ts";
+
+/**
+ * A future settled by a promise from outside the loop. While the promise is
+ * out, the loop counts it as in flight (the virtual clock waits for it);
+ * cancelling the future, or closing the loop, releases it at once and aborts
+ * the producer's signal synchronously.
+ */
+class PromiseFuture<T> extends Future<T> {
+  #controller: AbortController | null;
+  #inflight = true;
+
+  constructor(loop: EventLoop, controller: AbortController | null) {
+    super(loop);
+    this.#controller = controller;
+    loop._beginExternal(this);
+  }
+
+  /** Ends the loop's wait for the promise; idempotent. */
+  release(): void {
+    if (this.#inflight) {
+      this.#inflight = false;
+      this._loop!._endExternal(this);
+    }
+  }
+
+  /** An implementation detail: users see a plain Future. */
+  override _kind(): string {
+    return "Future";
+  }
+
+  override _doCancel(msg: string | undefined): void {
+    super._doCancel(msg);
+    this.release();
+    this.#controller?.abort(new CancelledError(msg ?? "fromPromise future was cancelled"));
+  }
+}
 
 /**
  * A future on the running loop settled by a promise. Pass a function
  * `(signal) => promise` to get cancellation: cancelling the future aborts the
  * `AbortSignal` handed to it, so `fetch` and friends stop. While the promise
- * is pending the virtual clock does not jump (the loop waits for it).
+ * is pending the virtual clock does not jump (the loop waits for it). When the
+ * loop closes (at the end of `run()`) a still-pending one is cancelled, so
+ * nothing outlives the loop.
  *
  * @example
  * ```ts
- * import { fromPromise, run, waitFor } from "@aio/aio";
+ * import { fromPromise, run } from "@aio/aio";
  * await run(function* () {
  *   const body = yield* fromPromise(Promise.resolve("hello"));
  *   console.log(body); // "hello"
  *   const slow = fromPromise((signal) =>
  *     new Promise((resolve, reject) => {
  *       const t = setTimeout(resolve, 10_000);
- *       signal.addEventListener("abort", () => { clearTimeout(t); reject(signal.reason); });
+ *       signal.addEventListener("abort", () => {
+ *         clearTimeout(t);
+ *         reject(signal.reason);
+ *       });
  *     })
  *   );
  *   slow.cancel(); // aborts the signal: the host timer is cleared
@@ -50,32 +92,16 @@ export function fromPromise<T>(
       `fromPromise() expects a promise or a function returning one, got ${describe(promise)}`,
     );
   }
-  const fut = loop.createFuture<T>();
-  let inflight = true;
-  const settled = () => {
-    if (inflight) {
-      inflight = false;
-      loop._endExternal();
-    }
-  };
-  loop._beginExternal();
+  const fut = new PromiseFuture<T>(loop, controller);
   promise.then(
     (value) => {
-      settled();
-      if (!fut.done() && !loop.isClosed()) fut.setResult(value);
+      fut.release();
+      if (!fut.done()) fut.setResult(value);
     },
     (error) => {
-      settled();
-      if (!fut.done() && !loop.isClosed()) {
-        fut.setException(error ?? new Error(`promise rejected with ${error}`));
-      }
+      fut.release();
+      if (!fut.done()) fut.setException(error ?? new Error(`promise rejected with ${error}`));
     },
   );
-  fut.addDoneCallback((f) => {
-    if (!f.cancelled()) return;
-    // The loop stops waiting for a promise nobody wants any more.
-    settled();
-    controller?.abort(new CancelledError(f._cancelMessage ?? "fromPromise future was cancelled"));
-  });
   return fut;
 }

@@ -401,7 +401,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** @internal Pieces of the repr, extended by Task. */
   _reprInfo(): string[] {
-    const info = [this.constructor.name, this._stateName()];
+    const info = [this._kind(), this._stateName()];
     if (this._state === FINISHED) {
       if (this._exception !== undefined) info.push(`exception=${reprValue(this._exception)}`);
       else info.push(`result=${reprValue(this._result)}`);
@@ -412,6 +412,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal */
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
+  }
+
+  /** @internal What reprs and reports call this object: its class name, as in asyncio. */
+  _kind(): string {
+    return this.constructor.name;
   }
 
   /** @internal */
@@ -512,7 +517,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
       loop,
       ref,
       exception: this._exception,
-      what: this.constructor.name === "Future" ? "Future" : "Task",
+      what: this._kind(),
     }, ref);
   }
 

@@ -327,6 +327,8 @@ export class EventLoop {
   _unretrieved: Set<WeakRef<Future<unknown>>> = new Set();
   /** @internal Promises and executor jobs the loop waits on. */
   _inflight = 0;
+  /** @internal Futures settled from outside, cancelled by `close()` so nothing outlives the loop. */
+  _externals: Set<Future<unknown>> = new Set();
   /** @internal Resolves the driver's host wait; set only while it waits. */
   _wakeResolve: (() => void) | null = null;
   /** @internal */
@@ -614,6 +616,7 @@ export class EventLoop {
     if (this._closed) return;
     this._reportUnretrieved();
     this._closed = true;
+    for (const fut of [...this._externals]) fut.cancel("the event loop was closed");
     this._handles = [];
     this._freeIds = [];
     this._releaseHost();
@@ -893,8 +896,11 @@ export class EventLoop {
 
   /** @internal */
   _addTimer(h: TimerHandle): void {
+    // A timer due at Infinity never fires; it needs no place in the core, and
+    // the virtual clock must never jump to it.
+    if (h._when === Infinity) return;
     h._id = this._allocId(h);
-    h._token = this._core.addTimer(h._when, h._id);
+    h._token = this._core.addTimer(h._when === -Infinity ? -Number.MAX_VALUE : h._when, h._id);
     this._timers++;
     // A sleeping driver may be waiting for a later deadline.
     if (this._wakeResolve !== null) this._wake();
@@ -902,7 +908,7 @@ export class EventLoop {
 
   /** @internal */
   _cancelTimer(h: TimerHandle): void {
-    if (this._closed) return;
+    if (this._closed || h._token < 0) return;
     if (this._core.cancelTimer(h._token)) {
       this._timers--;
       this._freeId(h._id);
@@ -910,14 +916,19 @@ export class EventLoop {
     // Otherwise it already fired into the ready ring and is skipped there.
   }
 
-  /** @internal Something outside the loop (a promise, a job) will complete later. */
-  _beginExternal(): void {
+  /**
+   * @internal Something outside the loop (a promise, a job) will complete
+   * later. A future passed here is cancelled if the loop closes first.
+   */
+  _beginExternal(fut?: Future<unknown>): void {
     this._inflight++;
+    if (fut !== undefined) this._externals.add(fut);
   }
 
   /** @internal */
-  _endExternal(): void {
+  _endExternal(fut?: Future<unknown>): void {
     this._inflight--;
+    if (fut !== undefined) this._externals.delete(fut);
     // With the virtual clock, time may jump again now.
     if (this._inflight === 0 && this._wakeResolve !== null) this._wake();
   }

@@ -259,3 +259,47 @@ Deno.test("fromPromise on the real clock: the idle loop wakes when the promise s
   }, { core: CORE, clock: "real" });
   assert.equal(v, "woken");
 });
+
+Deno.test("closing the loop cancels a pending fromPromise and aborts its signal at once", async () => {
+  let signal: AbortSignal | undefined;
+  let hostTimer: ReturnType<typeof setTimeout> | undefined;
+  const fut = await run(function* () {
+    // Nobody awaits it: run() must still not leave the producer running.
+    return [
+      fromPromise((s) => {
+        signal = s;
+        return new Promise((resolve) => {
+          hostTimer = setTimeout(resolve, 60_000);
+          s.addEventListener("abort", () => clearTimeout(hostTimer));
+        });
+      }),
+    ];
+  }, { core: CORE, clock: "virtual" });
+  assert.equal(signal?.aborted, true);
+  assert.equal(fut[0].cancelled(), true);
+  assert.match(String((signal?.reason as Error).message), /event loop was closed/);
+});
+
+Deno.test("cancelling a fromPromise aborts its signal synchronously", () =>
+  run(function* () {
+    let signal: AbortSignal | undefined;
+    const fut = fromPromise((s) => {
+      signal = s;
+      return new Promise(() => {});
+    });
+    fut.cancel("stop now");
+    assert.equal(signal?.aborted, true);
+    assert.equal((signal?.reason as Error).message, "stop now");
+    yield;
+  }, { core: CORE, clock: "virtual" }));
+
+Deno.test("callAt(-Infinity) fires at the next iteration, before later timers", () =>
+  run(function* () {
+    const loop = getRunningLoop();
+    const order: string[] = [];
+    loop.callAt(-5, () => order.push("-5"));
+    loop.callAt(-Infinity, () => order.push("-Infinity"));
+    yield;
+    yield;
+    assert.deepEqual(order, ["-Infinity", "-5"]);
+  }, { core: CORE, clock: "virtual" }));

@@ -202,12 +202,6 @@ Deno.test("sleep on the real clock never wakes early", async () => {
 
 Deno.test({
   name: "virtual clock: a timer due at Infinity never fires",
-  // BUG in src/loop.ts (_drive, virtual clock): when only a timer due at
-  // Infinity is left, the clock jumps to Infinity and fires it; loop.time()
-  // stays Infinity afterwards. sleep(Infinity) avoids the timer, but
-  // callLater(Infinity) still hits this. Unignore once loop.ts treats an
-  // infinite next deadline like "no timer".
-  ignore: true,
   fn: async () => {
     const loop = new EventLoop({ core: CORE, clock: "virtual" });
     let fired = false;
