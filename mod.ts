@@ -91,3 +91,16 @@ export { BoundedSemaphore, Semaphore } from "./src/semaphore.ts";
 export { Barrier } from "./src/barrier.ts";
 export { Guard, type ScopedBody } from "./src/guard.ts";
 export { type Compare, LifoQueue, PriorityQueue, Queue } from "./src/queue.ts";
+export {
+  type Job,
+  type MapOptions,
+  type PoolStats,
+  type SubmitOptions,
+  WorkerPoolExecutor,
+  type WorkerPoolOptions,
+} from "./src/executor/pool.ts";
+export { MapResults } from "./src/executor/map.ts";
+export { type JobResult, WorkerFunction, workerFunction } from "./src/executor/function.ts";
+export { transfer } from "./src/executor/transfer.ts";
+export { JobContext, jobSignal } from "./src/executor/job_context.ts";
+export { toThread } from "./src/to_thread.ts";

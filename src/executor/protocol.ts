@@ -1,0 +1,93 @@
+// The messages between a WorkerPoolExecutor and its workers, and the layout
+// of the shared slot array each worker gets. Both sides import this module,
+// so it holds constants and types only.
+
+import type { SerializedError } from "./remote_error.ts";
+
+/** Message tags, parent → worker. */
+export const M_INIT = 0;
+export const M_JOBS = 1;
+export const M_CANCEL = 2;
+/** Message tags, worker → parent. */
+export const M_READY = 10;
+export const M_INIT_FAILED = 11;
+export const M_DONE = 12;
+export const M_STARTED = 13;
+export const M_FATAL = 14;
+export const M_CLOSING = 15;
+
+/** How a function reaches the worker. */
+export const FN_SOURCE = 0;
+export const FN_MODULE = 1;
+
+/** A function definition: `[fnId, FN_SOURCE, source]` or `[fnId, FN_MODULE, url, exportName]`. */
+export type FnDef = [number, typeof FN_SOURCE, string] | [
+  number,
+  typeof FN_MODULE,
+  string,
+  string,
+];
+
+/** Job flags. */
+export const J_CHUNK = 1; // args is one array of items; fn runs once per item
+export const J_REPORT_START = 2; // the parent starts a timeout clock when the job starts
+
+/** Reply status per job. */
+export const R_OK = 0;
+export const R_ERROR = 1;
+export const R_CANCELLED = 2;
+
+/**
+ * Each worker shares an Int32Array of RING slots with the parent. A job's
+ * slot is `seq % RING` and holds `seq * 4 + state`, so a stale value from a
+ * job RING dispatches earlier never matches. Both sides move a slot with
+ * compareExchange: whoever moves it out of S_QUEUED first decides whether the
+ * job runs (the worker) or never does (a cancel, a dead worker's requeue).
+ */
+export const RING = 1024;
+export const S_QUEUED = 0;
+export const S_RUNNING = 1;
+export const S_CANCELLED = 2;
+/** Sequence numbers wrap here so `seq * 4 + state` stays a positive int32. */
+export const SEQ_WRAP = 1 << 29;
+
+/** Parent → worker. */
+export type ToWorker =
+  | {
+    t: typeof M_INIT;
+    slots: SharedArrayBuffer;
+    init: FnDef | null;
+    initArgs: unknown[];
+  }
+  | {
+    t: typeof M_JOBS;
+    /** Functions this worker has not seen yet, used by the jobs below. */
+    defs: FnDef[] | null;
+    /** Flat: seq, fnId, args, flags, seq, fnId, args, flags, … */
+    jobs: unknown[];
+  }
+  | { t: typeof M_CANCEL; seqs: number[] };
+
+/** What a chunk job returns: results in item order and failures by index. */
+export interface ChunkResult {
+  r: unknown[];
+  /** Flat: index, SerializedError, index, SerializedError, … or null. */
+  e: unknown[] | null;
+}
+
+/** Worker → parent. */
+export type FromWorker =
+  | { t: typeof M_READY }
+  | { t: typeof M_INIT_FAILED; error: SerializedError }
+  | {
+    t: typeof M_DONE;
+    /** Flat: seq, status, value, seq, status, value, … */
+    r: unknown[];
+    /** Synchronous run time of the jobs started since the last reply (ms). */
+    busy: number;
+    /** How many jobs `busy` covers. */
+    n: number;
+  }
+  | { t: typeof M_STARTED; seq: number }
+  | { t: typeof M_FATAL; error: SerializedError }
+  | { t: typeof M_CLOSING; how: string };

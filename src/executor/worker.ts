@@ -1,0 +1,413 @@
+// The entry module of a WorkerPoolExecutor's workers. It compiles or imports
+// job functions, runs jobs in the order they arrive, and answers in batches.
+// It imports nothing heavy up front: the event loop is loaded on the first
+// coroutine job, so a pool of plain functions starts in a few milliseconds.
+
+import { CancelledError } from "../errors.ts";
+import { type AnyFunction, compileSource, describeFn, selfContainedHint } from "./function.ts";
+import { enterJob, JobContext } from "./job_context.ts";
+import {
+  type ChunkResult,
+  FN_SOURCE,
+  type FnDef,
+  type FromWorker,
+  J_CHUNK,
+  J_REPORT_START,
+  M_CANCEL,
+  M_CLOSING,
+  M_DONE,
+  M_FATAL,
+  M_INIT,
+  M_INIT_FAILED,
+  M_JOBS,
+  M_READY,
+  M_STARTED,
+  R_CANCELLED,
+  R_ERROR,
+  R_OK,
+  RING,
+  S_QUEUED,
+  S_RUNNING,
+  type ToWorker,
+} from "./protocol.ts";
+import { type SerializedError, serializeError } from "./remote_error.ts";
+import { takeTransfer } from "./transfer.ts";
+
+interface WorkerScope {
+  postMessage(message: FromWorker, transfer?: Transferable[]): void;
+  close(): void;
+  onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
+  addEventListener(type: string, listener: (e: Event) => void): void;
+}
+const scope = globalThis as unknown as WorkerScope;
+const post = scope.postMessage.bind(scope);
+const realClose = scope.close.bind(scope);
+
+/** A compiled or imported job function. */
+interface Fn {
+  fn: AnyFunction;
+  /** Sent as source: a ReferenceError most likely means it was a closure. */
+  source: boolean;
+  name: string;
+}
+type FnEntry = Fn | Promise<void> | { error: SerializedError };
+
+const fns = new Map<number, FnEntry>();
+/** Jobs that returned a promise or coroutine and have not settled. */
+const running = new Map<number, JobContext>();
+let slots: Int32Array = new Int32Array(RING);
+
+// Replies wait here until the batch that produced them is done, or 1 ms of
+// work has passed, so a long job's result is not held back by the next one.
+const FLUSH_MS = 1;
+let out: unknown[] = [];
+let outTransfer: Transferable[] = [];
+let busy = 0;
+let started = 0;
+let flushQueued = false;
+
+// While an initializer or a module import is pending, later messages wait.
+let paused = false;
+const inbox: ToWorker[] = [];
+
+// ---- liveness: the pool has no exit event, so the worker says goodbye ----
+
+function goodbye(how: string): void {
+  flush();
+  post({ t: M_CLOSING, how });
+  realClose();
+}
+scope.close = () => goodbye("self.close()");
+try {
+  const d = Deno as unknown as { exit: (code?: number) => never };
+  d.exit = (code?: number): never => {
+    goodbye(`Deno.exit(${code ?? ""})`);
+    // Like exit: the job does not go on. The pool already counts it as lost.
+    throw new CancelledError("Deno.exit() was called in a worker");
+  };
+} catch {
+  // A read-only Deno.exit: the pool then learns of the exit from its next timeout or shutdown.
+}
+
+function die(error: unknown): void {
+  flush();
+  post({ t: M_FATAL, error: serializeError(error) });
+  realClose();
+}
+scope.addEventListener("error", (e) => {
+  e.preventDefault();
+  const ev = e as ErrorEvent;
+  die(ev.error ?? new Error(`${ev.message} (${ev.filename}:${ev.lineno})`));
+});
+scope.addEventListener("unhandledrejection", (e) => {
+  e.preventDefault();
+  die((e as PromiseRejectionEvent).reason);
+});
+
+// ---- messages ---------------------------------------------------------------
+
+scope.onmessage = (e) => {
+  const m = e.data;
+  if (m.t === M_CANCEL) cancel(m.seqs);
+  else if (paused) inbox.push(m);
+  else handle(m);
+};
+
+function handle(m: ToWorker): void {
+  if (m.t === M_JOBS) {
+    if (m.defs !== null) { for (const def of m.defs) define(def); }
+    runJobs(m.jobs, 0);
+  } else if (m.t === M_INIT) {
+    slots = new Int32Array(m.slots);
+    init(m.init, m.initArgs);
+  }
+}
+
+function resume(): void {
+  paused = false;
+  while (!paused && inbox.length > 0) handle(inbox.shift()!);
+}
+
+function init(def: FnDef | null, args: unknown[]): void {
+  if (def === null) {
+    post({ t: M_READY });
+    return;
+  }
+  paused = true;
+  const fail = (e: unknown) => post({ t: M_INIT_FAILED, error: serializeError(e) });
+  define(def);
+  const run = () => {
+    const entry = fns.get(def[0])!;
+    if ("error" in entry) return fail(entry.error);
+    const ctx = new JobContext();
+    let r: unknown;
+    try {
+      r = (entry as Fn).fn.apply(ctx, args);
+    } catch (e) {
+      return fail(e);
+    }
+    settle(r, ctx).then(() => {
+      post({ t: M_READY });
+      resume();
+    }, fail);
+  };
+  const entry = fns.get(def[0])!;
+  if (entry instanceof Promise) entry.then(run);
+  else run();
+}
+
+function define(def: FnDef): void {
+  const id = def[0];
+  if (def[1] === FN_SOURCE) {
+    try {
+      const fn = compileSource(def[2]);
+      fns.set(id, { fn, source: true, name: describeFn(fn) });
+    } catch (e) {
+      fns.set(id, { error: serializeError(e) });
+    }
+    return;
+  }
+  const url = def[2];
+  const name = def[3];
+  fns.set(
+    id,
+    import(url).then(
+      (mod: Record<string, unknown>) => {
+        const fn = mod[name];
+        if (typeof fn !== "function") {
+          throw new TypeError(
+            `module ${url} has no function export named ${JSON.stringify(name)} ` +
+              `(found ${fn === undefined ? "nothing" : typeof fn})`,
+          );
+        }
+        fns.set(id, { fn: fn as AnyFunction, source: false, name: `${url}#${name}` });
+      },
+    ).catch((e) => {
+      fns.set(id, { error: serializeError(e) });
+    }),
+  );
+}
+
+// ---- running jobs -----------------------------------------------------------
+
+function runJobs(jobs: unknown[], from: number): void {
+  let mark = performance.now();
+  let batchStart = mark;
+  for (let i = from; i < jobs.length; i += 4) {
+    const seq = jobs[i] as number;
+    const entry = fns.get(jobs[i + 1] as number)!;
+    if (entry instanceof Promise) {
+      // The module is still loading: continue this batch, then the inbox, once it has.
+      paused = true;
+      flush();
+      entry.then(() => {
+        runJobs(jobs, i);
+        resume();
+      });
+      return;
+    }
+    const base = seq * 4;
+    const slot = seq & (RING - 1);
+    // Cancelled while it waited here: the pool already settled its future.
+    if (Atomics.compareExchange(slots, slot, base + S_QUEUED, base + S_RUNNING) !== base) continue;
+    const flags = jobs[i + 3] as number;
+    if (flags & J_REPORT_START) post({ t: M_STARTED, seq });
+    if ("error" in entry) {
+      reply(seq, R_ERROR, entry.error);
+      continue;
+    }
+    const ctx = new JobContext();
+    const prev = enterJob(ctx);
+    let r: unknown;
+    let failed = false;
+    try {
+      r = flags & J_CHUNK
+        ? runChunk(entry, ctx, jobs[i + 2] as unknown[])
+        : entry.fn.apply(ctx, jobs[i + 2] as unknown[]);
+    } catch (e) {
+      failed = true;
+      r = e;
+    }
+    enterJob(prev);
+    if (failed) reply(seq, R_ERROR, jobError(r, entry, ctx));
+    else if (isThenable(r) || isCoroutine(r)) track(seq, settle(r, ctx), entry, ctx);
+    else reply(seq, R_OK, r);
+    const now = performance.now();
+    busy += now - mark;
+    started++;
+    mark = now;
+    if (now - batchStart >= FLUSH_MS) {
+      flush();
+      batchStart = now;
+    }
+  }
+  flush();
+}
+
+function track(seq: number, p: Promise<unknown>, entry: Fn, ctx: JobContext): void {
+  running.set(seq, ctx);
+  p.then(
+    (v) => {
+      running.delete(seq);
+      reply(seq, R_OK, v);
+      queueFlush();
+    },
+    (e) => {
+      running.delete(seq);
+      if (ctx._cancelReason !== undefined && isCancellation(e, ctx)) {
+        reply(seq, R_CANCELLED, null);
+      } else {
+        reply(seq, R_ERROR, jobError(e, entry, ctx));
+      }
+      queueFlush();
+    },
+  );
+}
+
+/** Runs `fn` on each item; failures are kept per item so the rest still run. */
+function runChunk(
+  entry: Fn,
+  ctx: JobContext,
+  items: unknown[],
+): ChunkResult | Promise<ChunkResult> {
+  const n = items.length;
+  const r = new Array<unknown>(n);
+  let e: unknown[] | null = null;
+  let pending: Promise<void>[] | null = null;
+  const fn = entry.fn;
+  for (let k = 0; k < n; k++) {
+    try {
+      const v = fn.call(ctx, items[k]);
+      if (isThenable(v) || isCoroutine(v)) {
+        (pending ??= []).push(
+          settle(v, ctx).then(
+            (x) => {
+              r[k] = x;
+            },
+            (err) => {
+              (e ??= []).push(k, jobError(err, entry, ctx));
+            },
+          ),
+        );
+      } else {
+        r[k] = v;
+      }
+    } catch (err) {
+      (e ??= []).push(k, jobError(err, entry, ctx));
+    }
+  }
+  if (pending === null) return { r, e };
+  return Promise.all(pending).then(() => ({ r, e }));
+}
+
+/** A promise of what `r` produces: a thenable's value, a coroutine's result, or `r`. */
+function settle(r: unknown, ctx: JobContext): Promise<unknown> {
+  if (isCoroutine(r)) return runCoroutine(r, ctx);
+  return Promise.resolve(r);
+}
+
+let coroutineRunner:
+  | Promise<(coro: Generator<unknown, unknown, unknown>, ctx: JobContext) => Promise<unknown>>
+  | null = null;
+
+function runCoroutine(
+  coro: Generator<unknown, unknown, unknown>,
+  ctx: JobContext,
+): Promise<unknown> {
+  coroutineRunner ??= import("./coroutine_job.ts").then((m) => m.runCoroutineJob);
+  return coroutineRunner.then((runJob) => runJob(coro, ctx));
+}
+
+function cancel(seqs: number[]): void {
+  for (const seq of seqs) {
+    running.get(seq)?._abort(new CancelledError("the job was cancelled by its pool"));
+  }
+}
+
+function jobError(e: unknown, entry: Fn, ctx: JobContext): SerializedError {
+  const s = serializeError(e);
+  if (entry.source && s.name === "ReferenceError" && ctx._cancelReason === undefined) {
+    s.message += selfContainedHint(entry.name);
+    if (s.stack !== undefined) {
+      s.stack = s.stack.replace(/^ReferenceError: .*$/m, `ReferenceError: ${s.message}`);
+    }
+  }
+  return s;
+}
+
+function isCancellation(e: unknown, ctx: JobContext): boolean {
+  if (e === ctx._cancelReason) return true;
+  const name = (e as Error | null)?.name;
+  return name === "CancelledError" || name === "AbortError";
+}
+
+// ---- replies ------------------------------------------------------------------
+
+function reply(seq: number, status: number, value: unknown): void {
+  out.push(seq, status, value);
+  if (status === R_OK && typeof value === "object" && value !== null) {
+    const list = takeTransfer(value);
+    if (list !== undefined) outTransfer.push(...list);
+    else if ("r" in value && Array.isArray((value as ChunkResult).r)) {
+      for (const x of (value as ChunkResult).r) {
+        const l = takeTransfer(x);
+        if (l !== undefined) outTransfer.push(...l);
+      }
+    }
+  }
+}
+
+function queueFlush(): void {
+  if (flushQueued) return;
+  flushQueued = true;
+  queueMicrotask(() => {
+    flushQueued = false;
+    flush();
+  });
+}
+
+function flush(): void {
+  if (out.length === 0) return;
+  const r = out;
+  const xfer = outTransfer;
+  const msg: FromWorker = { t: M_DONE, r, busy, n: started };
+  out = [];
+  outTransfer = [];
+  busy = 0;
+  started = 0;
+  try {
+    post(msg, xfer);
+  } catch {
+    // One result does not clone: send them one by one so only its job fails.
+    for (let i = 0; i < r.length; i += 3) {
+      const one: FromWorker = { t: M_DONE, r: [r[i], r[i + 1], r[i + 2]], busy: 0, n: 0 };
+      try {
+        post(one, xfer.filter((x) => holds(r[i + 2], x)));
+      } catch (e) {
+        const err = serializeError(e);
+        err.message = `the job's result could not be sent back to the pool: ${err.message}`;
+        post({ t: M_DONE, r: [r[i], R_ERROR, err], busy: 0, n: 0 });
+      }
+    }
+    if (msg.t === M_DONE && msg.n > 0) post({ t: M_DONE, r: [], busy: msg.busy, n: msg.n });
+  }
+}
+
+/** Whether `value` could hold transferable `x` (the only cheap check: identity or view). */
+function holds(value: unknown, x: Transferable): boolean {
+  if (value === x) return true;
+  if (ArrayBuffer.isView(value)) return value.buffer === x;
+  return typeof value === "object" && value !== null;
+}
+
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return typeof x === "object" && x !== null &&
+    typeof (x as PromiseLike<unknown>).then === "function";
+}
+
+function isCoroutine(x: unknown): x is Generator<unknown, unknown, unknown> {
+  return typeof x === "object" && x !== null &&
+    typeof (x as Generator).next === "function" &&
+    typeof (x as Generator).throw === "function" &&
+    Object.prototype.toString.call(x) === "[object Generator]";
+}
