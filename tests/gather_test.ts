@@ -40,7 +40,7 @@ const WRAPS: [string, Wrap][] = [
 ];
 
 for (const [cls, wrap] of WRAPS) {
-  async function checkSuccess(returnExceptions?: boolean) {
+  const checkSuccess = async (returnExceptions?: boolean) => {
     await vrun(function* () {
       const [a, b, c] = futures<number>(3);
       const fut = gather(wrap([a, b, c]), { returnExceptions });
@@ -57,7 +57,7 @@ for (const [cls, wrap] of WRAPS) {
       assert.equal(calls, 1);
       assert.deepEqual(fut.result(), [2, 1, 3]);
     });
-  }
+  };
 
   Deno.test(`test_tasks::${cls}::test_success`, async () => {
     await checkSuccess();
