@@ -66,10 +66,13 @@ export class Timeout {
 
   /**
    * A scope that is not running yet, expiring at loop time `when` (ms) or
-   * never (`null`). Use {@linkcode timeout} or {@linkcode timeoutAt}, which
-   * create and enter one.
+   * never (`null`). Start it with {@linkcode Timeout.run}, or use
+   * {@linkcode timeout} or {@linkcode timeoutAt}, which create and run one.
    */
   constructor(when: number | null) {
+    if (when !== null && (typeof when !== "number" || Number.isNaN(when))) {
+      throw new TypeError(`Timeout needs a loop time in ms or null, got ${describe(when)}`);
+    }
     this._when = when;
   }
 
@@ -155,6 +158,32 @@ export class Timeout {
    */
   expired(): boolean {
     return this._state === EXPIRING || this._state === EXPIRED;
+  }
+
+  /**
+   * Runs `body` (a coroutine function given this scope, or an awaitable) as
+   * the scope, in the current task: asyncio's `async with Timeout(when):`.
+   * {@linkcode timeout} and {@linkcode timeoutAt} create a scope and run it.
+   * A scope runs once: a second `run` is a `RuntimeError`, as is running
+   * outside a task.
+   *
+   * @example
+   * ```ts
+   * import { getRunningLoop, run, sleep, Timeout } from "@aio/aio";
+   * await run(function* () {
+   *   const loop = getRunningLoop();
+   *   const cm = new Timeout(loop.time() + 100);
+   *   try {
+   *     yield* cm.run(sleep(1000));
+   *   } catch (e) {
+   *     console.log((e as Error).name, cm.expired()); // "TimeoutError" true
+   *   }
+   * }, { clock: "virtual" });
+   * ```
+   */
+  run<T>(body: TimeoutBody<T>): Coroutine<T> {
+    checkBody(body, "Timeout.run()");
+    return scope(this, this._when, false, body, "Timeout.run()");
   }
 
   /**
@@ -264,14 +293,26 @@ function awaitableOf<T>(
 }
 
 /** @internal Runs `body` inside a new scope expiring at `when` (or `delay` ms from now). */
-export function* timeoutScope<T>(
+export function timeoutScope<T>(
+  value: number | null,
+  relative: boolean,
+  body: TimeoutBody<T>,
+  what: string,
+): Coroutine<T> {
+  return scope(null, value, relative, body, what);
+}
+
+function* scope<T>(
+  given: Timeout | null,
   value: number | null,
   relative: boolean,
   body: TimeoutBody<T>,
   what: string,
 ): Coroutine<T> {
   const loop = getRunningLoop();
-  const cm = new Timeout(relative && value !== null ? loop.time() + value : value);
+  // The deadline is fixed when the scope starts, as asyncio's timeout() does
+  // when it is called (right before `async with`).
+  const cm = given ?? new Timeout(relative && value !== null ? loop.time() + value : value);
   cm._what = what;
   cm._enter(loop);
   try {

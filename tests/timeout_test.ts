@@ -435,6 +435,39 @@ Deno.test("test_timeouts::test_cancel_in_timeout_after_cancellation", async () =
   });
 });
 
+Deno.test("test_timeouts::test_timeout_already_entered", async () => {
+  await vrun(function* () {
+    yield* timeout(10, function* (cm) {
+      const e = yield* expectError(RuntimeError, () => cm.run(function* () {}));
+      assert.match(e.message, /has already been entered/);
+    });
+  });
+});
+
+Deno.test("test_timeouts::test_timeout_double_enter", async () => {
+  await vrun(function* () {
+    const cm = new Timeout(getRunningLoop().time() + 10);
+    yield* cm.run(function* () {});
+    const e = yield* expectError(RuntimeError, () => cm.run(function* () {}));
+    assert.match(e.message, /has already been entered/);
+  });
+});
+
+Deno.test("Timeout.run: a scope made by hand", async () => {
+  await vrun(function* () {
+    const loop = getRunningLoop();
+    const cm = new Timeout(loop.time() + 100);
+    assert.equal(String(cm), "<Timeout [created]>");
+    const e = yield* expectError(TimeoutError, () => cm.run(sleep(1000)));
+    assert.ok(e.cause instanceof CancelledError);
+    assert.ok(cm.expired());
+    assert.equal(loop.time(), 100);
+    assert.equal(yield* new Timeout(null).run(sleep(5, "ok")), "ok");
+    assert.throws(() => new Timeout(NaN), TypeError);
+    assert.throws(() => new Timeout(1).run(42 as never), TypeError);
+  });
+});
+
 Deno.test("test_timeouts::test_timeout_finished", async () => {
   await vrun(function* () {
     let cm: Timeout | undefined;
