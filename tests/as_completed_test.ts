@@ -196,3 +196,19 @@ Deno.test("asCompleted: empty input; a future of another loop is a ValueError", 
     other.close();
   }
 });
+
+Deno.test("asCompleted: a negative timeout acts as 0", async () => {
+  await vrun(function* () {
+    const t = createTask(sleep(100, "late"));
+    for (const next of asCompleted([t], { timeout: -1 })) {
+      try {
+        yield* next;
+        assert.fail("no timeout");
+      } catch (e) {
+        assert.ok(e instanceof TimeoutError);
+      }
+    }
+    assert.equal(getRunningLoop().time(), 0);
+    assert.equal(yield* t, "late"); // not cancelled
+  });
+});

@@ -340,3 +340,14 @@ Deno.test("wait: futures of another loop are a ValueError; no timer or callback 
     other.close();
   }
 });
+
+Deno.test("wait: a negative timeout acts as 0", async () => {
+  await vrun(function* () {
+    const t = createTask(sleep(100));
+    const [done, pending] = yield* wait([t], { timeout: -5 });
+    assert.equal(done.size, 0);
+    assert.deepEqual(pending, setOf(t));
+    assert.equal(getRunningLoop().time(), 0);
+    t.cancel();
+  });
+});
