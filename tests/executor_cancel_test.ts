@@ -1,0 +1,210 @@
+// Cancelling jobs, per-job timeouts and shutdown. Ported from CPython's
+// test_concurrent_futures (test_future.py, test_shutdown.py) where a
+// counterpart exists; cooperative and terminating cancellation go further
+// than CPython, whose running jobs cannot be stopped at all.
+import { assert } from "../deps.ts";
+import {
+  CancelledError,
+  createTask,
+  type Future,
+  run,
+  sleep,
+  TimeoutError,
+  workerFunction,
+  WorkerPoolExecutor,
+} from "../mod.ts";
+import { CORE } from "./_util.ts";
+
+const jobs = new URL("./fixtures/executor_jobs.ts", import.meta.url);
+type Jobs = typeof import("./fixtures/executor_jobs.ts");
+const setState = workerFunction<Jobs["setState"]>(jobs, "setState");
+const getState = workerFunction<Jobs["getState"]>(jobs, "getState");
+const untilAborted = workerFunction<Jobs["untilAborted"]>(jobs, "untilAborted");
+const sleepForever = workerFunction<Jobs["sleepForever"]>(jobs, "sleepForever");
+
+const settled = <T>(f: PromiseLike<T>): Promise<T> => Promise.resolve(f);
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function spin(ms: number): number {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+  return ms;
+}
+
+/** Resolves once the worker runs the job `fut` (it answers a state probe behind it). */
+async function untilRunning(pool: WorkerPoolExecutor): Promise<void> {
+  for (let i = 0; i < 200 && pool.stats().running === 0; i++) await pause(5);
+  await pause(20);
+}
+
+Deno.test("test_concurrent_futures::FutureTests::test_cancel (a queued job never runs)", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+  const busy = pool.submit(spin, 80);
+  const queued = pool.submit(setState, "ran");
+  await pause(10); // sent to the worker, waiting behind the spinning job
+  assert.equal(queued.cancel(), true);
+  assert.equal(queued.cancelled(), true);
+  assert.equal(queued.cancel(), false, "cancelling twice");
+  assert.equal(await busy, 80);
+  assert.equal(await pool.submit(getState), "unset", "the cancelled job did not run");
+  // One still in the pool's own queue.
+  const a = pool.submit(spin, 1);
+  const b = pool.submit(setState, "ran");
+  assert.equal(b.cancel(), true);
+  await a;
+  assert.equal(await pool.submit(getState), "unset");
+});
+
+Deno.test("cancel: a running job gets its AbortSignal; cancel() returns false, the future ends cancelled", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+  const fut = pool.submit(untilAborted);
+  await untilRunning(pool);
+  assert.equal(fut.cancel("stop please"), false, "refused: the job is running");
+  assert.equal(fut.done(), false);
+  await assert.rejects(settled(fut), CancelledError);
+  assert.equal(fut.cancelled(), true);
+  assert.equal(await pool.submit(() => "next"), "next");
+});
+
+Deno.test("cancel: a task awaiting a running job is cancelled once the job stops", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+  // The real clock: on the virtual one, sleep() waits for the job (time does
+  // not move while a job runs) and the job waits for the cancel.
+  await run(function* () {
+    const job = pool.submit(untilAborted);
+    const task = createTask((function* () {
+      return yield* job;
+    })());
+    yield* sleep(30);
+    task.cancel();
+    try {
+      yield* task;
+      assert.fail("not cancelled");
+    } catch (e) {
+      assert.ok(e instanceof CancelledError);
+    }
+    assert.equal(job.cancelled(), true);
+  }, { core: CORE });
+});
+
+Deno.test("cancel: a coroutine job is cancelled at its suspension point; its finally runs", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+  const fut = pool.submit(sleepForever);
+  await untilRunning(pool);
+  fut.cancel();
+  await assert.rejects(settled(fut), CancelledError);
+  const sawFinally = await pool.submit(() =>
+    (globalThis as unknown as Record<string, unknown>).sawFinally
+  );
+  assert.equal(sawFinally, true);
+});
+
+Deno.test("cancelRunning: terminate stops a job that ignores cancellation and replaces its worker", async () => {
+  await using pool = new WorkerPoolExecutor({
+    maxWorkers: 1,
+    cancelRunning: "terminate",
+    cancelGraceMs: 30,
+  });
+  const forever = pool.submit(() => {
+    for (;;);
+  });
+  const behind = pool.submit((x: number) => x * 2, 21); // sent to the same worker, not started
+  await untilRunning(pool);
+  assert.equal(forever.cancel(), true, "terminate mode cancels at once");
+  assert.equal(forever.cancelled(), true);
+  // The job behind it moves to the replacement worker.
+  assert.equal(await behind, 42);
+  assert.equal(pool.stats().workers, 1);
+  assert.equal(await pool.submit(() => "alive"), "alive");
+});
+
+Deno.test("cancelRunning: terminate leaves a worker alone if the job stops within the grace period", async () => {
+  await using pool = new WorkerPoolExecutor({
+    maxWorkers: 1,
+    cancelRunning: "terminate",
+    cancelGraceMs: 5000,
+  });
+  await pool.submit(setState, "kept");
+  const fut = pool.submit(untilAborted);
+  await untilRunning(pool);
+  assert.equal(fut.cancel(), true);
+  assert.equal(await pool.submit(getState), "kept", "same worker: its state survived");
+});
+
+Deno.test("timeoutMs: a job running too long fails with TimeoutError and is stopped", async () => {
+  await using pool = new WorkerPoolExecutor({
+    maxWorkers: 1,
+    cancelRunning: "terminate",
+    cancelGraceMs: 20,
+  });
+  const t0 = performance.now();
+  await assert.rejects(
+    settled(pool.submitWith({ timeoutMs: 50 }, () => {
+      for (;;);
+    })),
+    (e: Error) => e instanceof TimeoutError && /timeoutMs=50/.test(e.message),
+  );
+  assert.ok(performance.now() - t0 < 2000);
+  assert.equal(await pool.submit(() => 1), 1);
+  // Cooperative: the signal aborts at the timeout.
+  await assert.rejects(settled(pool.submitWith({ timeoutMs: 20 }, untilAborted)), TimeoutError);
+});
+
+Deno.test("timeoutMs: the clock starts when a worker starts the job, not at submit", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+  const first = pool.submit(spin, 150);
+  const second = pool.submitWith({ timeoutMs: 100 }, spin, 10);
+  assert.equal(await first, 150);
+  assert.equal(await second, 10);
+  assert.throws(() => pool.submitWith({ timeoutMs: NaN }, spin, 1), TypeError);
+});
+
+Deno.test("test_concurrent_futures::test_shutdown::test_run_after_shutdown", async () => {
+  const pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+  await pool.shutdown();
+  assert.throws(() => pool.submit(() => 1), { name: "RuntimeError", message: /after shutdown/ });
+  assert.throws(() => pool.map((x: number) => x, [1]), { name: "RuntimeError" });
+  await pool.shutdown(); // twice is fine
+});
+
+Deno.test("test_concurrent_futures::test_shutdown::test_cancel_futures", async () => {
+  const pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+  const futs: Future<number>[] = [];
+  for (let i = 0; i < 20; i++) futs.push(pool.submit(spin, 20));
+  await untilRunning(pool);
+  await pool.shutdown({ wait: true, cancelFutures: true });
+  const cancelled = futs.filter((f) => f.cancelled()).length;
+  const finished = futs.filter((f) => !f.cancelled() && f.result() === 20).length;
+  assert.equal(cancelled + finished, 20);
+  assert.ok(cancelled >= 15, `only ${cancelled} cancelled`);
+  assert.ok(finished >= 1);
+  assert.deepEqual(pool.stats(), { workers: 0, queued: 0, running: 0 });
+});
+
+Deno.test("test_concurrent_futures::test_shutdown::test_hang_issue12364", async () => {
+  const pool = new WorkerPoolExecutor({ maxWorkers: 2 });
+  const futs = Array.from({ length: 50 }, (_, i) => pool.submit(spin, i % 3));
+  await pool.shutdown();
+  for (const f of futs) assert.ok(f.done());
+});
+
+Deno.test("test_concurrent_futures::test_shutdown::test_shutdown_no_wait", async () => {
+  const pool = new WorkerPoolExecutor({ maxWorkers: 2 });
+  const futs = Array.from({ length: 4 }, () => pool.submit(spin, 30));
+  await pool.shutdown({ wait: false });
+  assert.ok(futs.some((f) => !f.done()), "returned before the jobs finished");
+  // The jobs still finish, then the workers stop.
+  assert.deepEqual(await Promise.all(futs), [30, 30, 30, 30]);
+  for (let i = 0; i < 100 && pool.stats().workers > 0; i++) await pause(5);
+  assert.equal(pool.stats().workers, 0);
+});
+
+Deno.test("test_concurrent_futures::test_shutdown::test_context_manager_shutdown", async () => {
+  let pool: WorkerPoolExecutor;
+  {
+    await using p = new WorkerPoolExecutor({ maxWorkers: 2 });
+    pool = p;
+    assert.equal(await p.submit((x: number) => Math.abs(x), -5), 5);
+  }
+  assert.deepEqual(pool.stats(), { workers: 0, queued: 0, running: 0 });
+});

@@ -1,0 +1,211 @@
+// Workers that die, initializers that fail, and input that cannot be sent.
+// Ported from CPython's test_concurrent_futures (test_deadlock.py,
+// test_init.py, test_process_pool.py) where a counterpart exists. Unlike
+// CPython's BrokenProcessPool, a dead worker breaks only its own jobs.
+import { assert } from "../deps.ts";
+import { BrokenWorkerError, type Future, workerFunction, WorkerPoolExecutor } from "../mod.ts";
+
+const jobs = new URL("./fixtures/executor_jobs.ts", import.meta.url);
+type Jobs = typeof import("./fixtures/executor_jobs.ts");
+
+const settled = <T>(f: PromiseLike<T>): Promise<T> => Promise.resolve(f);
+const outcome = (f: PromiseLike<unknown>) =>
+  settled(f).then((v) => ({ ok: v }), (e: Error) => ({ err: e }));
+
+Deno.test("test_concurrent_futures::test_deadlock::test_error_during_func_exec_on_worker", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+  await assert.rejects(
+    settled(pool.submit(() => {
+      throw new SyntaxError("raised in the job");
+    })),
+    SyntaxError,
+  );
+  assert.equal(await pool.submit(() => "fine"), "fine");
+});
+
+Deno.test("test_concurrent_futures::test_deadlock::test_crash_during_func_exec_on_worker", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+  // An error nobody catches, thrown while the job is pending: the worker dies.
+  const crash = pool.submit(() =>
+    new Promise(() => {
+      setTimeout(() => {
+        throw new Error("async boom");
+      }, 1);
+    })
+  );
+  const r = await outcome(crash);
+  assert.ok("err" in r && r.err instanceof BrokenWorkerError, String(r));
+  const err = (r as { err: Error }).err;
+  assert.match(err.message, /uncaught error: Error: async boom/);
+  assert.equal((err.cause as Error).message, "async boom");
+  assert.match((err.cause as Error).stack!, /async boom/);
+  // Replaced: the pool keeps serving.
+  assert.equal(await pool.submit(() => "after"), "after");
+});
+
+Deno.test("a worker dying of an unhandled rejection fails its running job only", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+  const fut = pool.submit(() =>
+    new Promise(() => {
+      Promise.reject(new TypeError("nobody handles me"));
+    })
+  );
+  const r = await outcome(fut);
+  assert.ok("err" in r && r.err instanceof BrokenWorkerError);
+  assert.ok((r as { err: Error }).err.cause instanceof TypeError);
+  assert.equal(await pool.submit(() => 2), 2);
+});
+
+Deno.test("test_concurrent_futures::test_deadlock::test_exit_during_func_exec_on_worker", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+  const viaExit = await outcome(pool.submit(() => Deno.exit(3)));
+  assert.ok("err" in viaExit && viaExit.err instanceof BrokenWorkerError);
+  assert.match((viaExit as { err: Error }).err.message, /Deno\.exit\(3\)/);
+  const viaClose = await outcome(pool.submit(() => (self as unknown as { close(): void }).close()));
+  assert.ok("err" in viaClose && viaClose.err instanceof BrokenWorkerError);
+  assert.match((viaClose as { err: Error }).err.message, /self\.close\(\)/);
+  assert.equal(await pool.submit(() => "still here"), "still here");
+});
+
+Deno.test("a dying worker's unstarted jobs move to another worker; other workers are untouched", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 2 });
+  const spin = (ms: number, v: number) => {
+    const end = performance.now() + ms;
+    while (performance.now() < end);
+    return v;
+  };
+  const futs: Future<number>[] = [];
+  for (let i = 0; i < 6; i++) futs.push(pool.submit(spin, 20, i));
+  const crash = pool.submit(() => Deno.exit(1));
+  for (let i = 6; i < 12; i++) futs.push(pool.submit(spin, 5, i));
+  const r = await outcome(crash);
+  assert.ok("err" in r && r.err instanceof BrokenWorkerError);
+  assert.deepEqual(await Promise.all(futs), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  assert.ok(pool.stats().workers <= 2);
+});
+
+Deno.test("test_concurrent_futures::test_init::InitializerMixin::test_initializer", async () => {
+  const setState = workerFunction<Jobs["setState"]>(jobs, "setState");
+  const getState = workerFunction<Jobs["getState"]>(jobs, "getState");
+  await using pool = new WorkerPoolExecutor({
+    maxWorkers: 2,
+    initializer: setState,
+    initargs: ["initialized"],
+  });
+  const states = await Promise.all([pool.submit(getState), pool.submit(getState)]);
+  assert.deepEqual(states, ["initialized", "initialized"]);
+  // An async initializer finishes before the first job.
+  await using pool2 = new WorkerPoolExecutor({
+    maxWorkers: 1,
+    initializer: workerFunction<Jobs["setStateLater"]>(jobs, "setStateLater"),
+    initargs: ["later"],
+  });
+  assert.equal(await pool2.submit(getState), "later");
+});
+
+Deno.test("test_concurrent_futures::test_init::FailingInitializerMixin::test_initializer", async () => {
+  await using pool = new WorkerPoolExecutor({
+    maxWorkers: 2,
+    initializer: workerFunction<Jobs["failInit"]>(jobs, "failInit"),
+  });
+  const futs = [pool.submit(() => 1), pool.submit(() => 2), pool.submit(() => 3)];
+  for (const f of futs) {
+    const r = await outcome(f);
+    assert.ok("err" in r && r.err instanceof BrokenWorkerError);
+    assert.match(
+      (r as { err: Error }).err.message,
+      /initializer failed: RangeError: initializer refuses/,
+    );
+    assert.ok((r as { err: Error }).err.cause instanceof RangeError);
+  }
+  // No respawning: the pool is broken and says so at submit.
+  assert.throws(() => pool.submit(() => 4), {
+    name: "BrokenWorkerError",
+    message: /initializer failed/,
+  });
+  assert.deepEqual(pool.stats(), { workers: 0, queued: 0, running: 0 });
+});
+
+Deno.test("bad input: functions that cannot be sent are a TypeError at submit", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+  class Counter {
+    n = 1;
+    inc() {
+      return this.n + 1;
+    }
+    static twice(x: number) {
+      return x * 2;
+    }
+    arrow = () => this.n;
+  }
+  const c = new Counter();
+  const cases: [unknown, RegExp][] = [
+    [Math.max, /native or bound/],
+    [((x: number) => x).bind(null), /native or bound/],
+    [c.inc, /method that uses this/],
+    [c.arrow, /arrow function that uses this/],
+    [Counter, /is a class/],
+    [async function* gen() {}, /async generator/],
+    [42, /expects a function or workerFunction/],
+    [null, /expects a function or workerFunction/],
+  ];
+  for (const [fn, message] of cases) {
+    assert.throws(() => pool.submit(fn as () => void), (e: Error) => {
+      assert.ok(e instanceof TypeError, `${e}`);
+      assert.match(e.message, message);
+      return true;
+    });
+  }
+  // A method that does not use `this` is fine, static or not.
+  assert.equal(await pool.submit(Counter.twice, 4), 8);
+  const obj = {
+    triple(x: number) {
+      return x * 3;
+    },
+  };
+  assert.equal(await pool.submit(obj.triple, 2), 6);
+  assert.equal(pool.stats().workers, 1);
+});
+
+Deno.test("bad input: a closure fails at its first call with a message saying it must be self-contained", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+  const factor = 3;
+  const r = await outcome(pool.submit((x: number) => x * factor, 2));
+  assert.ok("err" in r && r.err instanceof ReferenceError);
+  assert.match((r as { err: Error }).err.message, /factor is not defined/);
+  assert.match((r as { err: Error }).err.message, /must be self-contained/);
+  assert.match((r as { err: Error }).err.message, /workerFunction/);
+});
+
+Deno.test("bad input: arguments that do not clone fail the job with DataCloneError; the pool lives on", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+  const good1 = pool.submit((x: number) => x, 1);
+  const bad = pool.submit((f: unknown) => typeof f, () => "a function");
+  const good2 = pool.submit((x: number) => x, 2);
+  const r = await outcome(bad);
+  assert.ok("err" in r && (r as { err: Error }).err.name === "DataCloneError");
+  assert.deepEqual(await Promise.all([good1, good2]), [1, 2]);
+  // A result that does not clone fails its own job.
+  const badResult = await outcome(pool.submit(() => Symbol("no")));
+  assert.ok("err" in badResult);
+  assert.match((badResult as { err: Error }).err.message, /could not be sent back/);
+  assert.equal(await pool.submit(() => "ok"), "ok");
+});
+
+Deno.test("bad input: maxQueue bounds the jobs waiting for a worker (QueueFull)", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1, maxQueue: 2 });
+  const a = pool.submit(() => 1);
+  const b = pool.submit(() => 2);
+  assert.throws(() => pool.submit(() => 3), { name: "QueueFull" });
+  assert.deepEqual(await Promise.all([a, b]), [1, 2]);
+  assert.equal(await pool.submit(() => 3), 3);
+  assert.throws(() => new WorkerPoolExecutor({ maxQueue: 0 }), { name: "ValueError" });
+  assert.throws(
+    () => new WorkerPoolExecutor({ cancelRunning: "kill" as "terminate" }),
+    TypeError,
+  );
+  assert.throws(
+    () => new WorkerPoolExecutor({ initargs: [() => 1], initializer: () => {} }),
+    TypeError,
+  );
+});
