@@ -100,7 +100,12 @@ export {
   type WorkerPoolOptions,
 } from "./src/executor/pool.ts";
 export { MapResults } from "./src/executor/map.ts";
-export { type JobResult, WorkerFunction, workerFunction } from "./src/executor/function.ts";
+export {
+  type JobFunction,
+  type JobResult,
+  WorkerFunction,
+  workerFunction,
+} from "./src/executor/function.ts";
 export { transfer } from "./src/executor/transfer.ts";
 export { JobContext, jobSignal } from "./src/executor/job_context.ts";
 export { toThread } from "./src/to_thread.ts";

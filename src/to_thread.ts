@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { AnyFunction, JobResult, WorkerFunction } from "./executor/function.ts";
+import type { JobFunction, JobResult, WorkerFunction } from "./executor/function.ts";
 import type { Future } from "./future.ts";
 import { getRunningLoop } from "./running.ts";
 // The default executor's factory is registered by the pool module.
@@ -30,11 +30,11 @@ import "./executor/pool.ts";
  * console.log(bytes > 0); // true
  * ```
  */
-export function toThread<F extends AnyFunction>(
+export function toThread<F extends JobFunction>(
   fn: F | WorkerFunction<F>,
   ...args: Parameters<F>
 ): Future<JobResult<ReturnType<F>>> {
-  return getRunningLoop().runInExecutor(null, fn as AnyFunction, ...args) as Future<
+  return getRunningLoop().runInExecutor(null, fn as JobFunction, ...args) as Future<
     JobResult<ReturnType<F>>
   >;
 }

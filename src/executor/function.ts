@@ -5,8 +5,12 @@
  * @module
  */
 
+/**
+ * A function a worker can run as a job: plain, async, or a coroutine
+ * function (`function*`).
+ */
 // deno-lint-ignore no-explicit-any
-export type AnyFunction = (...args: any[]) => unknown;
+export type JobFunction = (...args: any[]) => unknown;
 
 /**
  * What a job produces once it is done: a coroutine function's return value,
@@ -19,7 +23,7 @@ export type JobResult<R> = R extends Generator<unknown, infer T, unknown> ? T : 
  * `url`. Made by {@linkcode workerFunction}. The type parameter carries the
  * function's signature so `submit` can check arguments and result.
  */
-export class WorkerFunction<F extends AnyFunction = AnyFunction> {
+export class WorkerFunction<F extends JobFunction = JobFunction> {
   /** The module's absolute URL (`file:`, `https:`, `jsr:`, `npm:`…). */
   readonly url: string;
   /** The export to call. */
@@ -63,7 +67,7 @@ export class WorkerFunction<F extends AnyFunction = AnyFunction> {
  * console.log(await pool.submit(fib, 30)); // 832040
  * ```
  */
-export function workerFunction<F extends AnyFunction = AnyFunction>(
+export function workerFunction<F extends JobFunction = JobFunction>(
   moduleUrl: string | URL,
   exportName = "default",
 ): WorkerFunction<F> {
@@ -107,7 +111,7 @@ function resolveModuleUrl(u: string | URL): string {
  * seen from here; the worker reports them at the first call (see
  * {@linkcode selfContainedHint}).
  */
-export function functionSource(fn: AnyFunction): string {
+export function functionSource(fn: JobFunction): string {
   const src = Function.prototype.toString.call(fn);
   // The same source passes the same checks: an inline arrow is a new object per call.
   if (checked.has(src)) return src;
@@ -168,7 +172,7 @@ const checked = new Set<string>();
  * Compiles a function's source in the global scope (indirect eval, strict
  * mode): the function sees globals only, exactly as it will in a worker.
  */
-export function compileSource(src: string): AnyFunction {
+export function compileSource(src: string): JobFunction {
   let fn: unknown;
   try {
     fn = (0, eval)(`"use strict";(${src}\n)`);
@@ -181,7 +185,7 @@ export function compileSource(src: string): AnyFunction {
     fn = d.value ?? d.get ?? d.set;
   }
   if (typeof fn !== "function") throw new SyntaxError("the source is not a function");
-  return fn as AnyFunction;
+  return fn as JobFunction;
 }
 
 /**
@@ -196,7 +200,7 @@ export function selfContainedHint(name: string): string {
 }
 
 /** `function f`, `arrow function`, … for messages. */
-export function describeFn(fn: AnyFunction): string {
+export function describeFn(fn: JobFunction): string {
   const kind = fn.constructor?.name === "GeneratorFunction"
     ? "generator function"
     : fn.constructor?.name === "AsyncFunction"

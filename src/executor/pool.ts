@@ -9,15 +9,15 @@ import type { Future } from "../future.ts";
 import { type Executor, setDefaultExecutorFactory } from "../loop.ts";
 import { checkDelay, describe } from "../util.ts";
 import {
-  type AnyFunction,
   describeFn,
   functionSource,
+  type JobFunction,
   type JobResult,
   WorkerFunction,
 } from "./function.ts";
-import { JOB_DONE, JOB_QUEUED, JOB_SENT, JobFuture, type JobOwner } from "./job_future.ts";
+import { JOB_DONE, JOB_QUEUED, JOB_SENT, JobFuture } from "./job_future.ts";
 import { MapResults } from "./map.ts";
-import { PoolWorker, type WorkerOwner } from "./pool_worker.ts";
+import { PoolWorker } from "./pool_worker.ts";
 import {
   type ChunkResult,
   FN_MODULE,
@@ -57,7 +57,7 @@ export interface WorkerPoolOptions {
    * throws, the pool is broken: pending jobs and later `submit` calls fail
    * with `BrokenWorkerError` instead of workers respawning forever.
    */
-  initializer?: AnyFunction | WorkerFunction;
+  initializer?: JobFunction | WorkerFunction;
   /** Arguments for `initializer`. */
   initargs?: unknown[];
   /** Most jobs waiting for a worker; `submit` beyond it throws `QueueFull`. Default unbounded. */
@@ -109,7 +109,7 @@ export interface PoolStats {
 }
 
 /** Shown as the `fn` of `submit`, `map` and `runInExecutor`. */
-export type Job<F extends AnyFunction> = F | WorkerFunction<F>;
+export type Job<F extends JobFunction> = F | WorkerFunction<F>;
 
 interface FnRecord {
   id: number;
@@ -162,7 +162,7 @@ let poolCounter = 0;
  * console.log(results); // [832040, 1346269]
  * ```
  */
-export class WorkerPoolExecutor implements Executor, AsyncDisposable, JobOwner, WorkerOwner {
+export class WorkerPoolExecutor implements Executor, AsyncDisposable {
   /** @internal */
   readonly _maxWorkers: number;
   /** @internal */
@@ -280,7 +280,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, JobOwner, 
    * console.log(await fut); // 1024
    * ```
    */
-  submit<F extends AnyFunction>(
+  submit<F extends JobFunction>(
     fn: Job<F>,
     ...args: Parameters<F>
   ): Future<JobResult<ReturnType<F>>> {
@@ -302,7 +302,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, JobOwner, 
    * }
    * ```
    */
-  submitWith<F extends AnyFunction>(
+  submitWith<F extends JobFunction>(
     options: SubmitOptions,
     fn: Job<F>,
     ...args: Parameters<F>
@@ -338,7 +338,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, JobOwner, 
    * }
    * ```
    */
-  map<F extends AnyFunction>(
+  map<F extends JobFunction>(
     fn: Job<F>,
     iterable: Iterable<Parameters<F>[0]>,
     options?: MapOptions,
@@ -491,11 +491,11 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, JobOwner, 
     if (typeof fn === "function") {
       let rec = this._fnByObject.get(fn);
       if (rec !== undefined) return rec;
-      const src = functionSource(fn as AnyFunction);
+      const src = functionSource(fn as JobFunction);
       rec = this._fnByKey.get(src);
       if (rec === undefined) {
         const id = this._fnDefs.length;
-        rec = { id, def: [id, FN_SOURCE, src], name: describeFn(fn as AnyFunction) };
+        rec = { id, def: [id, FN_SOURCE, src], name: describeFn(fn as JobFunction) };
         this._fnDefs.push(rec.def);
         this._fnByKey.set(src, rec);
       }

@@ -4,7 +4,7 @@
 // coroutine job, so a pool of plain functions starts in a few milliseconds.
 
 import { CancelledError } from "../errors.ts";
-import { type AnyFunction, compileSource, describeFn, selfContainedHint } from "./function.ts";
+import { compileSource, describeFn, type JobFunction, selfContainedHint } from "./function.ts";
 import { enterJob, JobContext } from "./job_context.ts";
 import {
   type ChunkResult,
@@ -45,7 +45,7 @@ const realClose = scope.close.bind(scope);
 
 /** A compiled or imported job function. */
 interface Fn {
-  fn: AnyFunction;
+  fn: JobFunction;
   /** Sent as source: a ReferenceError most likely means it was a closure. */
   source: boolean;
   name: string;
@@ -180,7 +180,7 @@ function define(def: FnDef): void {
               `(found ${fn === undefined ? "nothing" : typeof fn})`,
           );
         }
-        fns.set(id, { fn: fn as AnyFunction, source: false, name: `${url}#${name}` });
+        fns.set(id, { fn: fn as JobFunction, source: false, name: `${url}#${name}` });
       },
     ).catch((e) => {
       fns.set(id, { error: serializeError(e) });
