@@ -3,7 +3,7 @@
 // with chunks; npm:piscina, loaded in Deno; and the minimal pool anyone would
 // write: one job in flight per worker, one postMessage per job. Each pool is
 // started and warmed before the clock starts: this measures jobs, not spawning.
-// Run: deno run -A bench/compare/pools.ts --pool aio|aio-map|postMessage|piscina [--quick]
+// Run: deno run -A bench/compare/pools.ts --pool aio-submit|aio-map|postMessage|piscina [--quick]
 // npm versions are pinned inline, where they are used (deno.json has no import map).
 // deno-lint-ignore-file no-import-prefix
 import { Piscina } from "npm:piscina@5.3.2";
@@ -49,11 +49,11 @@ class OneInFlightPool {
   }
 }
 
-const which = arg("--pool") ?? "aio";
-if (which === "aio" || which === "aio-map") {
+const which = arg("--pool") ?? "aio-submit";
+if (which === "aio-submit" || which === "aio-map") {
   const pool = new WorkerPoolExecutor({ maxWorkers: W7_WORKERS });
   await runWorkloads(which, {
-    W7: which === "aio"
+    W7: which === "aio-submit"
       ? (n) => () =>
         run(function* () {
           yield* gather(range(n).map((i) => pool.submit(inc, i)));

@@ -41,7 +41,7 @@ const SYSTEMS: System[] = [
   {
     name: "aio-submit",
     label: "aio submit",
-    cmd: deno("pools.ts", "--pool", "aio"),
+    cmd: deno("pools.ts", "--pool", "aio-submit"),
     workloads: ["W7"],
   },
   {
