@@ -34,13 +34,11 @@ export function main(): Promise<{ defaultPool: number; ownPool: number; ticks: n
     console.log("default pool result:", a.length, "bytes");
 
     // 2. A pool of our own (like `with ThreadPoolExecutor() as pool:`).
-    const pool = new WorkerPoolExecutor({ maxWorkers: 1 });
     let b: Uint8Array;
-    try {
+    {
+      using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
       b = yield* loop.runInExecutor(pool, blockingIo);
       console.log("custom pool result:", b.length, "bytes");
-    } finally {
-      pool.shutdown({ wait: false });
     }
     ticker.cancel();
     return { defaultPool: a.length, ownPool: b.length, ticks };

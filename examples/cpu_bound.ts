@@ -25,14 +25,11 @@ export function cpuBound(n = 10 ** 7): bigint {
 export function main(n = 10 ** 7): Promise<bigint> {
   return run(function* () {
     const loop = getRunningLoop();
-    const pool = new WorkerPoolExecutor();
-    try {
-      const result = yield* loop.runInExecutor(pool, cpuBound, n);
-      console.log("custom pool result:", result);
-      return result;
-    } finally {
-      pool.shutdown({ wait: false });
-    }
+    // Like `with ProcessPoolExecutor() as pool:`.
+    using pool = new WorkerPoolExecutor();
+    const result = yield* loop.runInExecutor(pool, cpuBound, n);
+    console.log("custom pool result:", result);
+    return result;
   });
 }
 

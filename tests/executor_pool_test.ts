@@ -289,3 +289,29 @@ Deno.test("minWorkers start with the pool; idle workers above them stop after id
   }
   assert.equal(pool.stats().workers, 1);
 });
+
+Deno.test("a worker that runs dry takes back jobs another worker has not started", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 2 });
+  const spin = (ms: number) => {
+    const end = performance.now() + ms;
+    while (performance.now() < end);
+    return performance.now();
+  };
+  // Sent together: some short jobs land behind the long one at first.
+  const long = pool.submit(spin, 400);
+  const shorts = [1, 2, 3, 4].map(() => pool.submit(spin, 5));
+  const longDone = await long;
+  const shortDone = await Promise.all(shorts);
+  for (const t of shortDone) assert.ok(t < longDone, "a short job waited for the long one");
+});
+
+Deno.test("using: a pool in a coroutine is shut down when the scope ends", async () => {
+  let pool: WorkerPoolExecutor | null = null;
+  const r = await vrun(function* () {
+    using p = new WorkerPoolExecutor({ maxWorkers: 1 });
+    pool = p;
+    return yield* p.submit(() => "inside");
+  });
+  assert.equal(r, "inside");
+  assert.deepEqual(pool!.stats(), { workers: 0, queued: 0, running: 0 });
+});

@@ -152,9 +152,9 @@ export class MapResults<R> implements Iterable<Coroutine<R>>, AsyncIterable<R> {
     const it = this._it;
     this._it = null;
     it?.return?.();
-    if (this._cur !== null && this._pos < this._cur.n) this._cur.fut.cancel();
+    if (this._cur !== null && this._pos < this._cur.n) drop(this._cur.fut);
     this._cur = null;
-    for (const c of this._ahead) c.fut.cancel();
+    for (const c of this._ahead) drop(c.fut);
     this._ahead = [];
   }
 
@@ -191,6 +191,11 @@ export class MapResults<R> implements Iterable<Coroutine<R>>, AsyncIterable<R> {
       if (this._it === null) return;
     }
   }
+}
+
+/** Cancels a chunk nobody will read; a failure it already had is nobody's news either. */
+function drop(fut: JobFuture<ChunkResult>): void {
+  if (!fut.cancel() && fut.done() && !fut.cancelled()) fut.exception();
 }
 
 function* item<R>(fut: JobFuture<ChunkResult>, k: number): Coroutine<R> {

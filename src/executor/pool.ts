@@ -123,6 +123,8 @@ interface FnRecord {
 const TARGET_QUEUED_MS = 2;
 const MAX_PER_WORKER = RING >> 1;
 const INITIAL_PER_WORKER = 4;
+// Stealing jobs back from a busy worker pays once they would wait this long (ms).
+const STEAL_MIN_MS = 1;
 
 let poolCounter = 0;
 
@@ -162,7 +164,7 @@ let poolCounter = 0;
  * console.log(results); // [832040, 1346269]
  * ```
  */
-export class WorkerPoolExecutor implements Executor, AsyncDisposable {
+export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable {
   /** @internal */
   readonly _maxWorkers: number;
   /** @internal */
@@ -424,6 +426,24 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable {
   }
 
   /**
+   * `using pool = new WorkerPoolExecutor()`, for coroutines, which cannot
+   * `await`: `shutdown({ wait: false })`. The pool takes no new jobs; the
+   * workers finish the jobs they have, then stop.
+   *
+   * @example
+   * ```ts ignore
+   * import { run, WorkerPoolExecutor } from "@aio/aio";
+   * await run(function* () {
+   *   using pool = new WorkerPoolExecutor();
+   *   console.log(yield* pool.submit(() => "hi"));
+   * });
+   * ```
+   */
+  [Symbol.dispose](): void {
+    void this.shutdown({ wait: false });
+  }
+
+  /**
    * Counts of workers, queued and running jobs.
    *
    * @example
@@ -653,8 +673,8 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable {
       }
       if (job._jstate === JOB_DONE) {
         // Its future was settled early (cancelled or timed out); the worker is free of it now.
-        if (--w.abandoned === 0 && w.graceTimer !== undefined) {
-          clearTimeout(w.graceTimer);
+        if (--w.abandoned === 0) {
+          if (w.graceTimer !== undefined) clearTimeout(w.graceTimer);
           w.graceTimer = undefined;
           w.draining = false;
         }
@@ -672,6 +692,9 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable {
 
   /** @internal After replies or a death: dispatch more, idle, reap, drain. */
   _afterProgress(w: PoolWorker | null): void {
+    if (this._queued === 0 && w !== null && !w.dead && w.inflight === 0 && !w.draining) {
+      this._steal();
+    }
     if (this._queued > 0) this._flush();
     if (this._shutdown) {
       this._reap();
@@ -683,6 +706,37 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable {
         }, this._idleMs);
       }
     }
+  }
+
+  /**
+   * @internal A worker ran dry while others still hold jobs they have not
+   * started: take those back so the idle worker gets them. Only worth it
+   * when the waiting work outlasts a message round trip.
+   */
+  _steal(): void {
+    const ms = this._perJobMs;
+    for (const w of this._workers) {
+      const waiting = w.inflight - w.abandoned - 1;
+      if (waiting < 1 || !(waiting * ms > STEAL_MIN_MS)) continue;
+      this._takeBack(w, Math.ceil(waiting / 2));
+    }
+  }
+
+  /**
+   * @internal Withdraws up to `max` of the newest jobs `w` has not started
+   * and puts them back at the front of the queue, in their order.
+   */
+  _takeBack(w: PoolWorker, max: number): number {
+    const back: JobFuture<unknown>[] = [];
+    for (let i = 1; i <= RING && back.length < max; i++) {
+      const job = w.jobs[(w.seq - i) & (RING - 1)];
+      if (job === undefined || job._jstate !== JOB_SENT) continue;
+      // Jobs start in order: once one has started, all older ones have.
+      if (!w.withdraw(job)) break;
+      back.push(job);
+    }
+    for (const job of back) this._requeue(job);
+    return back.length;
   }
 
   /** @internal The job left the pool's books (settled now or about to be). */
@@ -762,8 +816,15 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable {
       w.post({ t: M_CANCEL, seqs: [job._seq] });
     }
     w.abandoned++;
+    // The job may never stop: send nothing more there, and move what waits
+    // behind it to other workers.
+    w.draining = true;
+    this._takeBack(w, RING);
+    if (this._queued > 0 && !this._flushQueued) {
+      this._flushQueued = true;
+      queueMicrotask(this._flushTask);
+    }
     if (this._terminateOnCancel && w.graceTimer === undefined) {
-      w.draining = true;
       w.graceTimer = setTimeout(() => {
         w.graceTimer = undefined;
         if (w.abandoned > 0) {
