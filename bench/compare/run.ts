@@ -152,6 +152,7 @@ function fmtNs(ns: number): string {
   return `${(ns / 1e6).toPrecision(3)} ms`;
 }
 const fmtRatio = (r: number) => `${r >= 100 ? r.toFixed(0) : r.toPrecision(2)}×`;
+const rounds = `${ROUNDS} round${ROUNDS === 1 ? "" : "s"}`;
 const fmtInt = (n: number) => n.toLocaleString("en-US");
 const fmtDuration = (ms: number) => `${Math.floor(ms / 60000)}m${Math.round((ms % 60000) / 1000)}s`;
 
@@ -165,7 +166,7 @@ const results = new Map<string, Result[]>(); // `${system} ${workload}` → one 
 const failures: string[] = [];
 const started = performance.now();
 let done = 0;
-console.error(`bench:compare${QUICK ? " --quick" : ""}: ${total} runs (${ROUNDS} rounds)`);
+console.error(`bench:compare${QUICK ? " --quick" : ""}: ${total} runs (${rounds})`);
 for (let round = 1; round <= ROUNDS; round++) {
   for (const [s, w] of plan) {
     const r = await runOne(s, w);
@@ -179,8 +180,9 @@ for (let round = 1; round <= ROUNDS; round++) {
     const key = `${s.name} ${w}`;
     results.set(key, [...(results.get(key) ?? []), r]);
     const capped = r.n < SIZES[w] ? ` (n=${fmtInt(r.n)})` : "";
-    const elapsed = fmtDuration(performance.now() - started);
-    console.error(`${head} ${fmtNs(r.ns_per_op).padStart(9)}/op${capped}  ${elapsed}`);
+    const elapsed = performance.now() - started;
+    const eta = fmtDuration((elapsed / done) * (total - done));
+    console.error(`${head} ${fmtNs(r.ns_per_op).padStart(9)}/op${capped}  (${eta} left)`);
   }
 }
 
@@ -280,7 +282,7 @@ const section = [
   QUICK
     ? "**Quick smoke run: sizes are a hundredth of the real ones and these numbers mean nothing.**\n"
     : "",
-  `\`${command}\`, ${date}: each system in its own process per run, ${ROUNDS} round(s) interleaved, ` +
+  `\`${command}\`, ${date}: each system in its own process per run, ${rounds} interleaved, ` +
   "medians. Each cell: time per operation, and in brackets that time over aio's " +
   "(above 1×, aio is faster).",
   "",
