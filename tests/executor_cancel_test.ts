@@ -31,10 +31,16 @@ function spin(ms: number): number {
   return ms;
 }
 
-/** Resolves once the worker runs the job `fut` (it answers a state probe behind it). */
-async function untilRunning(pool: WorkerPoolExecutor): Promise<void> {
-  for (let i = 0; i < 200 && pool.stats().running === 0; i++) await pause(5);
-  await pause(20);
+/** A shared flag a job sets when it starts (see markStarted in the fixtures). */
+function startFlag(): { flag: Int32Array; started(): Promise<void> } {
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  return {
+    flag,
+    async started() {
+      const r = Atomics.waitAsync(flag, 0, 0);
+      if (r.async) await r.value;
+    },
+  };
 }
 
 Deno.test("test_concurrent_futures::FutureTests::test_cancel (a queued job never runs)", async () => {
@@ -57,8 +63,9 @@ Deno.test("test_concurrent_futures::FutureTests::test_cancel (a queued job never
 
 Deno.test("cancel: a running job gets its AbortSignal; cancel() returns false, the future ends cancelled", async () => {
   await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
-  const fut = pool.submit(untilAborted);
-  await untilRunning(pool);
+  const s = startFlag();
+  const fut = pool.submit(untilAborted, s.flag);
+  await s.started();
   assert.equal(fut.cancel("stop please"), false, "refused: the job is running");
   assert.equal(fut.done(), false);
   await assert.rejects(settled(fut), CancelledError);
@@ -89,8 +96,9 @@ Deno.test("cancel: a task awaiting a running job is cancelled once the job stops
 
 Deno.test("cancel: a coroutine job is cancelled at its suspension point; its finally runs", async () => {
   await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
-  const fut = pool.submit(sleepForever);
-  await untilRunning(pool);
+  const s = startFlag();
+  const fut = pool.submit(sleepForever, s.flag);
+  await s.started();
   fut.cancel();
   await assert.rejects(settled(fut), CancelledError);
   const sawFinally = await pool.submit(() =>
@@ -105,11 +113,14 @@ Deno.test("cancelRunning: terminate stops a job that ignores cancellation and re
     cancelRunning: "terminate",
     cancelGraceMs: 30,
   });
-  const forever = pool.submit(() => {
+  const s = startFlag();
+  const forever = pool.submit((flag: Int32Array) => {
+    Atomics.store(flag, 0, 1);
+    Atomics.notify(flag, 0);
     for (;;);
-  });
+  }, s.flag);
   const behind = pool.submit((x: number) => x * 2, 21); // sent to the same worker, not started
-  await untilRunning(pool);
+  await s.started();
   assert.equal(forever.cancel(), true, "terminate mode cancels at once");
   assert.equal(forever.cancelled(), true);
   // The job behind it moves to the replacement worker.
@@ -125,8 +136,9 @@ Deno.test("cancelRunning: terminate leaves a worker alone if the job stops withi
     cancelGraceMs: 5000,
   });
   await pool.submit(setState, "kept");
-  const fut = pool.submit(untilAborted);
-  await untilRunning(pool);
+  const s = startFlag();
+  const fut = pool.submit(untilAborted, s.flag);
+  await s.started();
   assert.equal(fut.cancel(), true);
   assert.equal(await pool.submit(getState), "kept", "same worker: its state survived");
 });
@@ -169,9 +181,21 @@ Deno.test("test_concurrent_futures::test_shutdown::test_run_after_shutdown", asy
 
 Deno.test("test_concurrent_futures::test_shutdown::test_cancel_futures", async () => {
   const pool = new WorkerPoolExecutor({ maxWorkers: 1 });
-  const futs: Future<number>[] = [];
-  for (let i = 0; i < 20; i++) futs.push(pool.submit(spin, 20));
-  await untilRunning(pool);
+  const s = startFlag();
+  const first = pool.submit(
+    (ms: number, flag: Int32Array) => {
+      Atomics.store(flag, 0, 1);
+      Atomics.notify(flag, 0);
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+      return ms;
+    },
+    20,
+    s.flag,
+  );
+  const futs: Future<number>[] = [first];
+  for (let i = 1; i < 20; i++) futs.push(pool.submit(spin, 20));
+  await s.started();
   await pool.shutdown({ wait: true, cancelFutures: true });
   const cancelled = futs.filter((f) => f.cancelled()).length;
   const finished = futs.filter((f) => !f.cancelled() && f.result() === 20).length;
