@@ -254,6 +254,7 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal */
   override _reprInfo(): string[] {
     const info = super._reprInfo();
+    if (this._state === PENDING && this._numCancelsRequested > 0) info[1] = "cancelling";
     info.splice(2, 0, `name=${this._name}`, `coro=${this._coroName}`);
     if (this._futWaiter !== null) info.push(`waitFor=${this._futWaiter}`);
     return info;

@@ -1238,3 +1238,15 @@ Deno.test("no source traceback is recorded outside debug mode", () =>
     assert.equal(t._sourceTraceback, undefined);
     yield* t;
   }));
+
+Deno.test("test_tasks::test_task_repr_cancelling: a task with a cancel pending prints as cancelling", () =>
+  vrun(function* () {
+    const t = createTask(function* napper() {
+      yield* sleep(1000);
+    });
+    assert.match(String(t), /^<Task pending name=Task-\d+ coro=napper>$/);
+    t.cancel();
+    assert.match(String(t), /^<Task cancelling name=Task-\d+ coro=napper>$/);
+    yield;
+    assert.match(String(t), /^<Task cancelled name=Task-\d+ coro=napper>$/);
+  }));
