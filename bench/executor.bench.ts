@@ -3,9 +3,10 @@
 //
 //   deno bench -A bench/executor.bench.ts
 //
-// Each pool is created, started and warmed (every worker has compiled the
-// job function) before the clock starts, and shut down after it stops: the
-// benches measure jobs, not spawning. Results: bench/RESULTS.md.
+// Each bench keeps one pool across its iterations, started and warmed (every
+// worker has run the job function) before the first: the benches measure
+// jobs on a long-lived pool, not spawning. A pool is shut down once its bench
+// is over. Results: bench/RESULTS.md.
 // npm versions are pinned inline, where they are used (deno.json has no import map).
 // deno-lint-ignore-file no-import-prefix
 import { Piscina } from "npm:piscina@5.3.2";
@@ -33,24 +34,66 @@ function piPart(from: number, to: number, steps: number): number {
 }
 const halves: [number, number, number][] = [[0, STEPS / 2, STEPS], [STEPS / 2, STEPS, STEPS]];
 
-async function aioPool(): Promise<WorkerPoolExecutor> {
-  const pool = new WorkerPoolExecutor({ maxWorkers: WORKERS, minWorkers: WORKERS });
-  await Promise.all([pool.submit(inc, 0), pool.submit(inc, 0)]);
-  await Promise.all([pool.submit(piPart, 0, 1, 1), pool.submit(piPart, 0, 1, 1)]);
-  return pool;
+/**
+ * A pool made on a bench's first iteration and reused by the next ones; it
+ * is closed once no iteration has run for a while (the bench is over), so
+ * the process can exit. Iterations hold it open while they run.
+ */
+function lingering<P>(make: () => Promise<P>, close: (p: P) => unknown): {
+  get(): Promise<P>;
+  done(): void;
+} {
+  let pool: Promise<P> | null = null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return {
+    get() {
+      clearTimeout(timer);
+      return pool ??= make();
+    },
+    done() {
+      timer = setTimeout(async () => {
+        const p = await pool!;
+        pool = null;
+        await close(p);
+      }, 500);
+    },
+  };
 }
 
-function piscinaPool(): Piscina {
-  return new Piscina({
-    filename: new URL("./executor_piscina_job.ts", import.meta.url).href,
-    minThreads: WORKERS,
-    maxThreads: WORKERS,
-  });
-}
+const aio = () =>
+  lingering(async () => {
+    const pool = new WorkerPoolExecutor({ maxWorkers: WORKERS, minWorkers: WORKERS });
+    await Promise.all([pool.submit(inc, 0), pool.submit(inc, 0)]);
+    await Promise.all([pool.submit(piPart, 0, 1, 1), pool.submit(piPart, 0, 1, 1)]);
+    return pool;
+  }, (p) => p.shutdown());
 
-async function warmPiscina(p: Piscina, name: string, arg: unknown): Promise<void> {
-  await Promise.all([p.run(arg, { name }), p.run(arg, { name })]);
-}
+const piscina = () =>
+  lingering(async () => {
+    const p = new Piscina({
+      filename: new URL("./executor_piscina_job.ts", import.meta.url).href,
+      minThreads: WORKERS,
+      maxThreads: WORKERS,
+    });
+    await Promise.all([p.run(0, { name: "inc" }), p.run(0, { name: "inc" })]);
+    await Promise.all([p.run([0, 1, 1], { name: "piPart" }), p.run([0, 1, 1], { name: "piPart" })]);
+    return p;
+  }, (p) => p.destroy());
+
+const naive = () =>
+  lingering(async () => {
+    const pool = new OneInFlightPool(WORKERS);
+    await Promise.all([pool.run(inc, 0), pool.run(inc, 0)]);
+    return pool;
+  }, (p) => p.close());
+
+const naiveTiny = naive();
+const aioSubmit = aio();
+const aioGather = aio();
+const aioMap = aio();
+const piscinaTiny = piscina();
+const aioCpu = aio();
+const piscinaCpu = piscina();
 
 // ---- 10,000 tiny jobs ------------------------------------------------------
 
@@ -60,12 +103,11 @@ Deno.bench({
   baseline: true,
   ...RUNS,
   async fn(b) {
-    const pool = new OneInFlightPool(WORKERS);
-    await Promise.all([pool.run(inc, 0), pool.run(inc, 0)]);
+    const pool = await naiveTiny.get();
     b.start();
     await Promise.all(range(TINY).map((i) => pool.run(inc, i)));
     b.end();
-    pool.close();
+    naiveTiny.done();
   },
 });
 
@@ -74,11 +116,11 @@ Deno.bench({
   group: "tiny jobs",
   ...RUNS,
   async fn(b) {
-    const pool = await aioPool();
+    const pool = await aioSubmit.get();
     b.start();
     await Promise.all(range(TINY).map((i) => pool.submit(inc, i)));
     b.end();
-    await pool.shutdown();
+    aioSubmit.done();
   },
 });
 
@@ -87,13 +129,13 @@ Deno.bench({
   group: "tiny jobs",
   ...RUNS,
   async fn(b) {
-    const pool = await aioPool();
+    const pool = await aioGather.get();
     b.start();
     await run(function* () {
       yield* gather(range(TINY).map((i) => pool.submit(inc, i)));
     });
     b.end();
-    await pool.shutdown();
+    aioGather.done();
   },
 });
 
@@ -102,13 +144,13 @@ Deno.bench({
   group: "tiny jobs",
   ...RUNS,
   async fn(b) {
-    const pool = await aioPool();
+    const pool = await aioMap.get();
     b.start();
     await run(function* () {
       for (const next of pool.map(inc, range(TINY), { chunksize: CHUNK })) yield* next;
     });
     b.end();
-    await pool.shutdown();
+    aioMap.done();
   },
 });
 
@@ -117,12 +159,11 @@ Deno.bench({
   group: "tiny jobs",
   ...RUNS,
   async fn(b) {
-    const pool = piscinaPool();
-    await warmPiscina(pool, "inc", 0);
+    const pool = await piscinaTiny.get();
     b.start();
     await Promise.all(range(TINY).map((i) => pool.run(i, { name: "inc" })));
     b.end();
-    await pool.destroy();
+    piscinaTiny.done();
   },
 });
 
@@ -143,13 +184,13 @@ Deno.bench({
   group: "cpu-bound job",
   ...RUNS,
   async fn(b) {
-    const pool = await aioPool();
+    const pool = await aioCpu.get();
     b.start();
     await run(function* () {
       yield* gather(halves.map(([f, t, s]) => pool.submit(piPart, f, t, s)));
     });
     b.end();
-    await pool.shutdown();
+    aioCpu.done();
   },
 });
 
@@ -158,12 +199,11 @@ Deno.bench({
   group: "cpu-bound job",
   ...RUNS,
   async fn(b) {
-    const pool = piscinaPool();
-    await warmPiscina(pool, "piPart", [0, 1, 1]);
+    const pool = await piscinaCpu.get();
     b.start();
     await Promise.all(halves.map((h) => pool.run(h, { name: "piPart" })));
     b.end();
-    await pool.destroy();
+    piscinaCpu.done();
   },
 });
 

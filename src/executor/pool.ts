@@ -122,6 +122,8 @@ interface FnRecord {
 // work left in the pool rather than stuck behind a busy one.
 const TARGET_QUEUED_MS = 2;
 const MAX_PER_WORKER = RING >> 1;
+// Jobs per message.
+const BATCH_MAX = 128;
 const INITIAL_PER_WORKER = 4;
 // Stealing jobs back from a busy worker pays once they would wait this long (ms).
 const STEAL_MIN_MS = 1;
@@ -347,8 +349,11 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
   ): MapResults<JobResult<ReturnType<F>>> {
     this._checkOpen("map");
     const chunksize = count(options?.chunksize ?? 1, "chunksize", 1);
+    // By default, enough chunks that each worker has some queued behind the
+    // one it runs, and at least 256 items per worker so small chunks still
+    // fill a message.
     const buffersize = options?.buffersize === undefined
-      ? Math.max(2 * this._maxWorkers, Math.ceil(2 * this._maxWorkers * 64 / chunksize))
+      ? Math.max(4 * this._maxWorkers, Math.ceil((256 * this._maxWorkers) / chunksize))
       : count(options.buffersize, "buffersize", 1);
     if (
       iterable === null || typeof (iterable as Iterable<unknown>)?.[Symbol.iterator] !== "function"
@@ -570,21 +575,24 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     if (order.length > 1) order.sort((a, b) => a.inflight - b.inflight);
     for (let k = 0; k < order.length && this._queued > 0; k++) {
       const w = order[k];
-      const share = Math.min(cap - w.inflight, Math.ceil(this._queued / (order.length - k)));
-      const batch: JobFuture<unknown>[] = [];
-      while (batch.length < share && this._queued > 0) {
-        const job = this._queue[this._head];
-        this._queue[this._head++] = undefined;
-        if (job === undefined || job._jstate !== JOB_QUEUED) continue;
-        this._queued--;
-        batch.push(job);
+      let share = Math.min(cap - w.inflight, Math.ceil(this._queued / (order.length - k)));
+      if (w.idleTimer !== undefined) {
+        clearTimeout(w.idleTimer);
+        w.idleTimer = undefined;
       }
-      if (batch.length > 0) {
-        if (w.idleTimer !== undefined) {
-          clearTimeout(w.idleTimer);
-          w.idleTimer = undefined;
+      // Several messages rather than one big one: the worker starts on the
+      // first while the next is still being cloned, and answers it sooner.
+      while (share > 0 && this._queued > 0) {
+        const batch: JobFuture<unknown>[] = [];
+        while (batch.length < share && batch.length < BATCH_MAX && this._queued > 0) {
+          const job = this._queue[this._head];
+          this._queue[this._head++] = undefined;
+          if (job === undefined || job._jstate !== JOB_QUEUED) continue;
+          this._queued--;
+          batch.push(job);
         }
-        w.send(this, batch, this._defOf);
+        share -= batch.length;
+        if (batch.length > 0) w.send(this, batch, this._defOf);
       }
     }
     if (this._head > 1024 && this._head * 2 > this._queue.length) {

@@ -44,7 +44,7 @@ export const R_CANCELLED = 2;
  * compareExchange: whoever moves it out of S_QUEUED first decides whether the
  * job runs (the worker) or never does (a cancel, a dead worker's requeue).
  */
-export const RING = 1024;
+export const RING = 2048;
 export const S_QUEUED = 0;
 export const S_RUNNING = 1;
 export const S_CANCELLED = 2;
