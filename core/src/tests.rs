@@ -277,6 +277,19 @@ fn overflow_entries_after_elapsed_jumps_into_their_block() {
 }
 
 #[test]
+fn overflow_entry_sharing_a_bucket_with_a_wheel_slot() {
+    let mut c = Core::new();
+    let block = (1u64 << 36) as f64;
+    add(&mut c, block + 10.25, 1); // overflow list
+    assert_eq!(c.advance(block + 1.0), 0);
+    add(&mut c, block + 10.5, 2); // wheel, same 1 ms bucket
+    assert_eq!(c.advance(block + 10.3), 1);
+    assert_eq!(drain(&mut c), vec![1]);
+    assert_eq!(c.advance(block + 10.5), 1);
+    assert_eq!(drain(&mut c), vec![2]);
+}
+
+#[test]
 fn next_deadline_converges_and_is_a_lower_bound() {
     let mut c = Core::new();
     let mut rng = Rng(7);
@@ -355,17 +368,24 @@ fn matches_naive_model() {
         let mut model: Vec<(f64, u64, u32, u32)> = Vec::new();
         let mut dead_tokens: Vec<u32> = Vec::new();
         let mut seq = 0u64;
-        let mut now = (round as f64) * 1e6;
+        // Odd rounds start just before a 2^36 ms boundary, where the wheel
+        // hands over to its overflow list.
+        let mut now = if round % 2 == 0 {
+            (round as f64) * 1e6
+        } else {
+            ((round as u64) << 36) as f64 - 3000.0
+        };
         let mut expect_ready: Vec<u32> = Vec::new();
         for step in 0..20_000u32 {
             match rng.next() % 10 {
                 0..=3 => {
-                    let d = match rng.next() % 6 {
+                    let d = match rng.next() % 7 {
                         0 => now + (rng.next() % 5) as f64,
                         1 => now + rng.float() * 100.0,
                         2 => now - rng.float() * 10.0,
                         3 => now + rng.float() * 1e8,
                         4 => now + (rng.next() % 100) as f64 * 64.0,
+                        5 => now + rng.float() * 10_000.0,
                         _ => now + rng.float() * 3e11,
                     };
                     let t = add(&mut c, d, step);
@@ -396,9 +416,10 @@ fn matches_naive_model() {
                     fire(&mut c, &mut model, &mut dead_tokens, &mut expect_ready, now);
                 }
                 _ => {
-                    now += match rng.next() % 3 {
+                    now += match rng.next() % 4 {
                         0 => rng.float(),
                         1 => rng.float() * 100.0,
+                        2 => rng.float() * 1000.0,
                         _ => rng.float() * 1e6,
                     };
                     fire(&mut c, &mut model, &mut dead_tokens, &mut expect_ready, now);
@@ -432,6 +453,53 @@ fn matches_naive_model() {
     }
 }
 
+/// Model check around a 2^36 ms boundary, where the wheel hands timers over
+/// from its overflow list: dense timers straddling the boundary, small
+/// steps, so overflow and wheel entries share buckets.
+#[test]
+fn matches_naive_model_across_the_wheel_horizon() {
+    let mut rng = Rng(0x5eed);
+    for round in 1..40u64 {
+        let edge = (round << 36) as f64;
+        let mut c = Core::new();
+        let mut model: Vec<(f64, u64, u32, u32)> = Vec::new();
+        let mut ready: Vec<u32> = Vec::new();
+        let mut seq = 0u64;
+        let mut now = edge - 40.0;
+        for step in 0..3000u32 {
+            match rng.next() % 5 {
+                0 | 1 => {
+                    let d = edge - 40.0 + rng.float() * 120.0;
+                    let d = if rng.next() % 3 == 0 { d.floor() } else { d };
+                    let t = add(&mut c, d, step);
+                    model.push((d, seq, step, t));
+                    seq += 1;
+                }
+                2 if !model.is_empty() => {
+                    let k = (rng.next() % model.len() as u64) as usize;
+                    let (_, _, _, t) = model.remove(k);
+                    assert!(c.cancel_timer(t));
+                }
+                3 => {
+                    let t = c.next_deadline();
+                    let min = model.iter().map(|m| m.0).fold(f64::INFINITY, f64::min);
+                    assert!(t <= min, "bound {} above {}", t, min);
+                }
+                _ => {
+                    now += rng.float() * 3.0;
+                    model.sort_by(|a, b| (a.0, a.1).partial_cmp(&(b.0, b.1)).unwrap());
+                    let n = model.iter().take_while(|m| m.0 <= now).count();
+                    ready.extend(model.drain(..n).map(|m| m.2));
+                    assert_eq!(c.advance(now) as usize, n, "round {} step {}", round, step);
+                    assert_eq!(drain(&mut c), ready);
+                    ready.clear();
+                }
+            }
+            assert_eq!(c.timer_count(), model.len());
+        }
+    }
+}
+
 /// xorshift64*: deterministic and dependency-free.
 struct Rng(u64);
 
@@ -448,4 +516,45 @@ impl Rng {
     fn float(&mut self) -> f64 {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
+}
+
+#[test]
+fn mass_cancel_sweeps_tombstones_and_keeps_order() {
+    let mut c = Core::new();
+    let mut rng = Rng(99);
+    let mut toks = Vec::new();
+    let mut want = Vec::new();
+    // Current-bucket timers too, so the sweep also filters the run and heap.
+    add(&mut c, 0.5, 1_000_000);
+    assert_eq!(c.next_deadline(), 0.5);
+    for i in 0..50_000u32 {
+        let d = match i % 3 {
+            0 => 0.6 + rng.float() * 0.4,
+            1 => rng.float() * 5000.0,
+            _ => rng.float() * 1e12,
+        };
+        toks.push((add(&mut c, d, i), d, i));
+    }
+    for (k, &(t, d, i)) in toks.iter().enumerate() {
+        if k % 10 != 0 {
+            assert!(c.cancel_timer(t));
+        } else {
+            want.push((d, i));
+        }
+    }
+    assert_eq!(c.timer_count(), 5001);
+    for &(t, _, _) in toks.iter().skip(1).step_by(10) {
+        assert!(!c.cancel_timer(t));
+    }
+    want.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    assert_eq!(c.advance(0.5), 1);
+    assert_eq!(drain(&mut c), vec![1_000_000]);
+    assert_eq!(c.advance(f64::MAX), 5000);
+    let got = drain(&mut c);
+    assert_eq!(got, want.iter().map(|w| w.1).collect::<Vec<_>>());
+    // Entries were recycled, not leaked: refilling reuses them.
+    for i in 0..60_000u32 {
+        add(&mut c, f64::MAX, i);
+    }
+    assert_eq!(c.timer_count(), 60_000);
 }
