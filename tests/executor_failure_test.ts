@@ -209,3 +209,15 @@ Deno.test("bad input: maxQueue bounds the jobs waiting for a worker (QueueFull)"
     TypeError,
   );
 });
+
+Deno.test({
+  name: "a pool that cannot start workers fails its jobs with BrokenWorkerError, once",
+  permissions: { read: false },
+  async fn() {
+    await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+    const r = await outcome(pool.submit(() => 1));
+    assert.ok("err" in r && r.err instanceof BrokenWorkerError, String(r));
+    assert.match((r as { err: Error }).err.message, /worker/);
+    assert.throws(() => pool.submit(() => 2), { name: "BrokenWorkerError" });
+  },
+});

@@ -563,7 +563,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     // A new worker costs a blocking isolate start (~10 ms): only for work
     // that the idle ones cannot take.
     while (this._queued > idle && workers.length < this._maxWorkers) {
-      this._spawn();
+      if (!this._trySpawn()) return;
       idle++;
     }
     const cap = this._perWorker();
@@ -607,6 +607,18 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     if (ms !== ms) return INITIAL_PER_WORKER;
     const n = Math.floor(TARGET_QUEUED_MS / Math.max(ms, 1e-4)) + 1;
     return n > MAX_PER_WORKER ? MAX_PER_WORKER : n;
+  }
+
+  /** @internal Spawns a worker, or breaks the pool if that is impossible. */
+  _trySpawn(): boolean {
+    try {
+      this._spawn();
+      return true;
+    } catch (e) {
+      // No permission to read the worker module, no Worker at all, …
+      this._break(`cannot start a worker: ${(e as Error)?.message ?? e}`, e);
+      return false;
+    }
   }
 
   /** @internal */
@@ -738,7 +750,8 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     const back: JobFuture<unknown>[] = [];
     for (let i = 1; i <= RING && back.length < max; i++) {
       const job = w.jobs[(w.seq - i) & (RING - 1)];
-      if (job === undefined || job._jstate !== JOB_SENT) continue;
+      // Moved buffers are already in that worker: such a job stays there.
+      if (job === undefined || job._jstate !== JOB_SENT || job._xfer !== null) continue;
       // Jobs start in order: once one has started, all older ones have.
       if (!w.withdraw(job)) break;
       back.push(job);
@@ -886,7 +899,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
       job.setException(new BrokenWorkerError(message, cause === undefined ? undefined : { cause }));
     }
     if (!this._shutdown) {
-      while (this._workers.length < this._minWorkers) this._spawn();
+      while (this._workers.length < this._minWorkers) if (!this._trySpawn()) return;
     }
     this._afterProgress(null);
   }
