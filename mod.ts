@@ -107,5 +107,5 @@ export {
   workerFunction,
 } from "./src/executor/function.ts";
 export { transfer } from "./src/executor/transfer.ts";
-export { JobContext, jobSignal } from "./src/executor/job_context.ts";
+export { currentJob, JobContext, jobSignal } from "./src/executor/job_context.ts";
 export { toThread } from "./src/to_thread.ts";

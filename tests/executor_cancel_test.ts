@@ -7,6 +7,7 @@ import {
   CancelledError,
   createTask,
   type Future,
+  type JobContext,
   run,
   sleep,
   TimeoutError,
@@ -231,4 +232,30 @@ Deno.test("test_concurrent_futures::test_shutdown::test_context_manager_shutdown
     assert.equal(await p.submit((x: number) => Math.abs(x), -5), 5);
   }
   assert.deepEqual(pool.stats(), { workers: 0, queued: 0, running: 0 });
+});
+
+Deno.test("cancel: a job blocking its worker sees the request through JobContext.cancelled", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+  const s = startFlag();
+  const fut = pool.submit(function (this: JobContext, flag: Int32Array) {
+    Atomics.store(flag, 0, 1);
+    Atomics.notify(flag, 0);
+    let n = 0;
+    for (;;) {
+      if (++n % 1024 === 0) this.throwIfCancelled();
+    }
+  }, s.flag);
+  await s.started();
+  assert.equal(fut.cancel(), false);
+  await assert.rejects(settled(fut), CancelledError);
+  assert.equal(fut.cancelled(), true);
+  // The same through currentJob(), for a job that returns instead of throwing.
+  const s2 = startFlag();
+  const counted = pool.submit(
+    workerFunction<Jobs["countUntilCancelled"]>(jobs, "countUntilCancelled"),
+    s2.flag,
+  );
+  await s2.started();
+  counted.cancel();
+  assert.ok((await counted) > 0);
 });

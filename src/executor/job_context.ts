@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { RuntimeError } from "../errors.ts";
+import { CancelledError, RuntimeError } from "../errors.ts";
 import { transfer } from "./transfer.ts";
 
 // The running job sits in a registered-symbol slot so that `jobSignal()`
@@ -14,9 +14,11 @@ const CURRENT = Symbol.for("aio.executor.currentJob");
 const g = globalThis as unknown as Record<symbol, JobContext | undefined>;
 
 /**
- * The `this` of a job function declared with `function` (arrow functions
- * have no `this` of their own): gives the job its `AbortSignal` and
- * `transfer`, which a function sent as source cannot import.
+ * The job running in a worker, as the job sees it: the `this` of a job
+ * function declared with `function` (arrow functions have no `this` of their
+ * own), and what {@linkcode currentJob} returns. Gives the job its
+ * cancellation state and `transfer`, which a function sent as source cannot
+ * import.
  *
  * @example
  * ```ts ignore
@@ -33,18 +35,76 @@ export class JobContext {
   _controller: AbortController | null = null;
   /** @internal */
   _cancelReason: unknown = undefined;
+  /** @internal The worker's slot array, where the pool flags a stop request. */
+  _slots: Int32Array | null;
+  /** @internal */
+  _slot: number;
+  /** @internal The slot value that means "stop requested". */
+  _stopValue: number;
+
+  /** @internal Made by the worker for each job. */
+  constructor(slots: Int32Array | null = null, slot = 0, stopValue = -2) {
+    this._slots = slots;
+    this._slot = slot;
+    this._stopValue = stopValue;
+  }
 
   /**
    * Aborted when the pool asks this job to stop: its future was cancelled,
-   * or its `timeoutMs` passed. A job that blocks the worker's thread sees the
-   * abort only once it yields to the worker's event loop.
+   * or its `timeoutMs` passed. The abort is an event, so a job that blocks
+   * the worker's thread sees it only once it yields; such a job should poll
+   * {@linkcode JobContext.cancelled} instead.
    */
   get signal(): AbortSignal {
-    if (this._controller === null) {
-      this._controller = new AbortController();
-      if (this._cancelReason !== undefined) this._controller.abort(this._cancelReason);
+    if (this._controller === null) this._controller = new AbortController();
+    if (!this._controller.signal.aborted && this.cancelled) {
+      this._controller.abort(this._cancelReason);
     }
     return this._controller.signal;
+  }
+
+  /**
+   * Whether the pool asked this job to stop. Read from memory shared with
+   * the pool, so it turns true even while the job blocks the worker's thread:
+   * poll it in long synchronous loops.
+   *
+   * @example
+   * ```ts ignore
+   * import { type JobContext, WorkerPoolExecutor } from "@aio/aio";
+   * await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+   * const fut = pool.submit(function (this: JobContext) {
+   *   let n = 0;
+   *   while (!this.cancelled) n++;
+   *   return n;
+   * });
+   * fut.cancel(); // the loop ends at its next check
+   * ```
+   */
+  get cancelled(): boolean {
+    if (this._cancelReason !== undefined) return true;
+    const slots = this._slots;
+    if (slots === null || Atomics.load(slots, this._slot) !== this._stopValue) return false;
+    this._cancelReason = new CancelledError("the job was cancelled by its pool");
+    return true;
+  }
+
+  /**
+   * Throws a `CancelledError` if the pool asked this job to stop: one call
+   * per loop iteration makes a CPU-bound job cancellable.
+   *
+   * @example
+   * ```ts ignore
+   * import { type JobContext, WorkerPoolExecutor } from "@aio/aio";
+   * await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+   * pool.submit(function (this: JobContext, n: number) {
+   *   for (let i = 0; i < n; i++) {
+   *     if (i % 1024 === 0) this.throwIfCancelled();
+   *   }
+   * }, 1e12).cancel();
+   * ```
+   */
+  throwIfCancelled(): void {
+    if (this.cancelled) throw this._cancelReason;
   }
 
   /** Same as the module function `transfer(value, list)`. */
@@ -68,29 +128,50 @@ export function enterJob(ctx: JobContext | undefined): JobContext | undefined {
 }
 
 /**
- * In a worker of a `WorkerPoolExecutor`: the `AbortSignal` of the job that is
- * running. Call it synchronously at the start of the job (before any
- * `await`) and keep the signal; `RuntimeError` outside a job. A coroutine job
- * is cancelled with a `CancelledError` instead, like any aio task.
+ * In a worker of a `WorkerPoolExecutor`: the job that is running, for a job
+ * function exported by a module (a function sent as source gets it as
+ * `this`). Call it synchronously at the start of the job, before any
+ * `await`, and keep it; `RuntimeError` outside a job. A coroutine job is
+ * cancelled with a `CancelledError` instead, like any aio task.
+ *
+ * @example
+ * ```ts ignore
+ * // jobs.ts, submitted with workerFunction(new URL("./jobs.ts", import.meta.url), "count")
+ * import { currentJob } from "@aio/aio";
+ * export function count(limit: number): number {
+ *   const job = currentJob();
+ *   let n = 0;
+ *   while (n < limit && !job.cancelled) n++;
+ *   return n;
+ * }
+ * ```
+ */
+export function currentJob(): JobContext {
+  const ctx = g[CURRENT];
+  if (ctx === undefined) {
+    throw new RuntimeError(
+      "currentJob() and jobSignal() work only while a WorkerPoolExecutor job starts, in its " +
+        "worker; call them before the job's first await",
+    );
+  }
+  return ctx;
+}
+
+/**
+ * In a worker of a `WorkerPoolExecutor`: the `AbortSignal` of the job that
+ * is running, aborted when the pool asks the job to stop (`currentJob().signal`).
+ * Call it synchronously at the start of the job, before any `await`.
  *
  * @example
  * ```ts ignore
  * // jobs.ts, submitted with workerFunction(new URL("./jobs.ts", import.meta.url), "download")
  * import { jobSignal } from "@aio/aio";
  * export async function download(url: string): Promise<number> {
- *   const signal = jobSignal();
- *   const res = await fetch(url, { signal });
+ *   const res = await fetch(url, { signal: jobSignal() });
  *   return (await res.arrayBuffer()).byteLength;
  * }
  * ```
  */
 export function jobSignal(): AbortSignal {
-  const ctx = g[CURRENT];
-  if (ctx === undefined) {
-    throw new RuntimeError(
-      "jobSignal() is only available while a WorkerPoolExecutor job starts, in its worker; " +
-        "call it before the job's first await",
-    );
-  }
-  return ctx.signal;
+  return currentJob().signal;
 }

@@ -26,7 +26,6 @@ import {
   type FromWorker,
   J_CHUNK,
   J_REPORT_START,
-  M_CANCEL,
   M_CLOSING,
   M_DONE,
   M_FATAL,
@@ -814,7 +813,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     }
     if (!job._stopRequested) {
       job._stopRequested = true;
-      w.post({ t: M_CANCEL, seqs: [job._seq] });
+      w.requestStop(job);
     }
     return false;
   }
@@ -834,7 +833,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     }
     if (!job._stopRequested) {
       job._stopRequested = true;
-      w.post({ t: M_CANCEL, seqs: [job._seq] });
+      w.requestStop(job);
     }
     w.abandoned++;
     // The job may never stop: send nothing more there, and move what waits

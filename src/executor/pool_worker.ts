@@ -2,7 +2,17 @@
 // and the per-worker job table the replies are matched against.
 
 import type { FnDef, FromWorker, ToWorker } from "./protocol.ts";
-import { M_INIT, M_JOBS, RING, S_CANCELLED, S_QUEUED, SEQ_WRAP } from "./protocol.ts";
+import {
+  M_CANCEL,
+  M_INIT,
+  M_JOBS,
+  RING,
+  S_CANCELLED,
+  S_QUEUED,
+  S_RUNNING,
+  S_STOP,
+  SEQ_WRAP,
+} from "./protocol.ts";
 import { JOB_SENT, type JobFuture } from "./job_future.ts";
 
 /** What a worker handle reports to its pool. */
@@ -151,6 +161,16 @@ export class PoolWorker {
         owner._onSendFailed(job, e);
       }
     }
+  }
+
+  /**
+   * Asks a running job to stop: flags its slot, which the job can read while
+   * it blocks the thread, and sends the message that aborts its signal.
+   */
+  requestStop(job: JobFuture<unknown>): void {
+    const base = job._seq * 4;
+    Atomics.compareExchange(this.slots, job._seq & (RING - 1), base + S_RUNNING, base + S_STOP);
+    this.post({ t: M_CANCEL, seqs: [job._seq] });
   }
 
   post(msg: ToWorker): void {

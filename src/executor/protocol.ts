@@ -48,6 +48,8 @@ export const RING = 2048;
 export const S_QUEUED = 0;
 export const S_RUNNING = 1;
 export const S_CANCELLED = 2;
+/** Running, and the pool asked it to stop (JobContext.cancelled reads this). */
+export const S_STOP = 3;
 /** Sequence numbers wrap here so `seq * 4 + state` stays a positive int32. */
 export const SEQ_WRAP = 1 << 29;
 

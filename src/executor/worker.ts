@@ -28,6 +28,7 @@ import {
   RING,
   S_QUEUED,
   S_RUNNING,
+  S_STOP,
   type ToWorker,
 } from "./protocol.ts";
 import { type SerializedError, serializeError } from "./remote_error.ts";
@@ -216,7 +217,7 @@ function runJobs(jobs: unknown[], from: number): void {
       reply(seq, R_ERROR, entry.error);
       continue;
     }
-    const ctx = new JobContext();
+    const ctx = new JobContext(slots, slot, base + S_STOP);
     const prev = enterJob(ctx);
     let r: unknown;
     let failed = false;
@@ -229,8 +230,10 @@ function runJobs(jobs: unknown[], from: number): void {
       r = e;
     }
     enterJob(prev);
-    if (failed) reply(seq, R_ERROR, jobError(r, entry, ctx));
-    else if (isThenable(r) || isCoroutine(r)) track(seq, settle(r, ctx), entry, ctx);
+    if (failed) {
+      if (ctx._cancelReason !== undefined && isCancellation(r, ctx)) reply(seq, R_CANCELLED, null);
+      else reply(seq, R_ERROR, jobError(r, entry, ctx));
+    } else if (isThenable(r) || isCoroutine(r)) track(seq, settle(r, ctx), entry, ctx);
     else reply(seq, R_OK, r);
     const now = performance.now();
     busy += now - mark;
