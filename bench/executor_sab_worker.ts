@@ -2,14 +2,18 @@
 // first message is a SharedArrayBuffer; after it the worker answers through
 // the buffer (Atomics.wait / notify) instead of postMessage, until it reads -1.
 // Words: [0] request counter, [1] value in, [2] reply counter, [3] value out.
-self.onmessage = (e: MessageEvent) => {
+const scope = self as unknown as {
+  onmessage: (e: MessageEvent) => void;
+  postMessage(m: unknown): void;
+};
+scope.onmessage = (e) => {
   if (!(e.data instanceof SharedArrayBuffer)) {
-    self.postMessage(e.data + 1);
+    scope.postMessage(e.data + 1);
     return;
   }
   const a = new Int32Array(e.data);
   let seen = 0;
-  self.postMessage("ready");
+  scope.postMessage("ready");
   for (;;) {
     Atomics.wait(a, 0, seen);
     seen = Atomics.load(a, 0);
