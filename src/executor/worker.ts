@@ -135,12 +135,13 @@ function init(def: FnDef | null, args: unknown[]): void {
     return;
   }
   paused = true;
-  const fail = (e: unknown) => post({ t: M_INIT_FAILED, error: serializeError(e) });
+  const failed = (error: SerializedError) => post({ t: M_INIT_FAILED, error });
   define(def);
   const run = () => {
     const entry = fns.get(def[0])!;
-    if ("error" in entry) return fail(entry.error);
+    if ("error" in entry) return failed(entry.error);
     const ctx = new JobContext();
+    const fail = (e: unknown) => failed(jobError(e, entry as Fn, ctx));
     let r: unknown;
     try {
       r = (entry as Fn).fn.apply(ctx, args);
