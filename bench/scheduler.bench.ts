@@ -9,68 +9,32 @@
 // not allocation. Random numbers are precomputed: both cores see the same
 // sequence and the generator stays out of the measurement.
 //
-// Each pair also gets its own copy of the workload function. A loop uses one
-// core kind, so its call sites only ever see one class; a workload shared by
-// both cores would see two and measure polymorphic dispatch instead.
+// Each core also runs its own copy of the workload functions: this module
+// imports itself once per core kind (`?core=...`), and each import is a
+// separate module instance. A loop uses one core kind, so its call sites
+// only ever see one class; workloads shared by both cores would measure
+// polymorphic dispatch instead. (Copies made with `new Function` are no
+// substitute: in V8 whichever copy is optimized second ran up to 1.6x
+// slower, for either core.)
 
 import { createCore } from "../src/scheduler/mod.ts";
 import type { CoreKind, SchedulerCore } from "../src/scheduler/mod.ts";
 
-const KINDS: CoreKind[] = ["ts", "wasm"];
-
-/** Workload state: everything a workload reads, since copies cannot close over module variables. */
-interface State {
+/** What a workload reads and carries from one iteration to the next. */
+export interface State {
   core: SchedulerCore;
-  /** 2^20 uniform floats in [0, 1). */
+  /** Uniform floats in [0, 1), a power of two of them. */
   rand: Float64Array;
   r: number;
   now: number;
   tokens: Int32Array;
 }
 
-/** 2^20 uniform floats in [0, 1) from a fixed-seed xorshift. */
-const RAND = (() => {
-  const r = new Float64Array(1 << 20);
-  let x = 0x9e3779b9 | 0;
-  for (let i = 0; i < r.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    r[i] = (x >>> 0) / 4294967296;
-  }
-  return r;
-})();
-
-/** A fresh copy of `fn` (own type feedback); `fn` must not close over anything. */
-function isolated(fn: (s: State) => void): (s: State) => void {
-  return new Function(`return (${fn.toString()});`)();
-}
-
-function bench(
-  group: string,
-  name: string,
-  setup: (s: State) => void,
-  fn: (s: State) => void,
-): void {
-  for (const kind of KINDS) {
-    const s: State = {
-      core: createCore(kind),
-      rand: RAND,
-      r: 0,
-      now: 0,
-      tokens: new Int32Array(0),
-    };
-    setup(s);
-    const run = isolated(fn);
-    Deno.bench({ name: `${kind}: ${name}`, group, baseline: kind === "ts", fn: () => run(s) });
-  }
-}
-
-// 200k timers spread over 10 s, then drained by a clock ticking 1 ms at a
-// time: 20 timers fire per tick.
-bench("bulk fill + drain", "add 200k timers, drain them in 1 ms steps", (s) => {
-  s.core.reserve(200_000, 200_000);
-}, (s) => {
+/**
+ * 200k timers spread over 10 s, then drained by a clock ticking 1 ms at a
+ * time: 20 timers fire per tick.
+ */
+export function bulkFillDrain(s: State): void {
   const { core, rand } = s;
   const mask = rand.length - 1;
   let r = s.r, now = s.now;
@@ -84,16 +48,21 @@ bench("bulk fill + drain", "add 200k timers, drain them in 1 ms steps", (s) => {
   if (core.timerCount() !== 0) throw new Error("not drained");
   s.r = r;
   s.now = now;
-});
+}
 
-// 100k live timers due within 10 s; each operation cancels a random one and
-// adds another; every 16 operations the clock moves 0.16 ms and whatever
-// fired is re-armed, so the live count stays at 100k.
-bench("steady churn", "100k live timers: cancel one + add one, clock advancing", (s) => {
+/** Arms 100k timers due within 10 s. */
+export function churnSetup(s: State): void {
   s.core.reserve(1024, 200_000);
   s.tokens = new Int32Array(100_000);
   for (let i = 0; i < 100_000; i++) s.tokens[i] = s.core.addTimer(s.rand[s.r++] * 10_000, i);
-}, (s) => {
+}
+
+/**
+ * 100k live timers; each operation cancels a random one and adds another
+ * due within 10 s; every 16 operations the clock moves 0.16 ms and whatever
+ * fired is re-armed, so the live count stays at 100k.
+ */
+export function churn(s: State): void {
   const { core, rand, tokens } = s;
   const mask = rand.length - 1;
   let r = s.r, now = s.now;
@@ -114,14 +83,13 @@ bench("steady churn", "100k live timers: cancel one + add one, clock advancing",
   if (core.timerCount() !== 100_000) throw new Error("live count drifted");
   s.r = r;
   s.now = now;
-});
+}
 
-// Timeouts that rarely fire: 200k timers over 5 s, 90% cancelled, the rest
-// drained in 1 ms steps.
-bench("90% cancelled", "add 200k timers, cancel 90%, drain the rest", (s) => {
-  s.core.reserve(200_000, 200_000);
-  s.tokens = new Int32Array(200_000);
-}, (s) => {
+/**
+ * Timeouts that rarely fire: 200k timers over 5 s, 90% cancelled, the rest
+ * drained in 1 ms steps.
+ */
+export function mostlyCancelled(s: State): void {
   const { core, rand, tokens } = s;
   const mask = rand.length - 1;
   let r = s.r, now = s.now;
@@ -136,13 +104,13 @@ bench("90% cancelled", "add 200k timers, cancel 90%, drain the rest", (s) => {
   if (core.timerCount() !== 0) throw new Error("not drained");
   s.r = r;
   s.now = now;
-});
+}
 
-// The virtual clock: 200k timers in 100 ms, then `advance(nextDeadline())`
-// until empty. Nearly every timer fires alone, at its exact deadline.
-bench("virtual clock", "200k timers in 100 ms, advance(nextDeadline()) until empty", (s) => {
-  s.core.reserve(200_000, 200_000);
-}, (s) => {
+/**
+ * The virtual clock: 200k timers in 100 ms, then `advance(nextDeadline())`
+ * until empty. Nearly every timer fires alone, at its exact deadline.
+ */
+export function virtualClock(s: State): void {
   const { core, rand } = s;
   const mask = rand.length - 1;
   let r = s.r;
@@ -157,13 +125,13 @@ bench("virtual clock", "200k timers in 100 ms, advance(nextDeadline()) until emp
   if (fired !== 200_000) throw new Error("lost timers");
   s.r = r;
   s.now += 100;
-});
+}
 
-// The ready ring: 1M ids through it, 1000 at a time (one loop iteration's
-// worth), and 1M deep. XOR keeps the checksum a small integer.
-bench("ready ring", "push/pop 1M ids, 1000 per batch", (s) => {
-  s.core.reserve(1024, 0);
-}, (s) => {
+/**
+ * 1M ids through the ready ring, 1000 at a time (one loop iteration's
+ * worth). XOR keeps the checksum a small integer.
+ */
+export function ringBatches(s: State): void {
   const core = s.core;
   let x = 0;
   for (let b = 0; b < 1_000_000; b += 1000) {
@@ -171,14 +139,71 @@ bench("ready ring", "push/pop 1M ids, 1000 per batch", (s) => {
     for (let i = 0; i < 1000; i++) x ^= core.popReady();
   }
   if (x !== 0) throw new Error("ring lost ids");
-});
+}
 
-bench("ready ring, 1M deep", "push 1M ids, then pop 1M", (s) => {
-  s.core.reserve(1 << 20, 0);
-}, (s) => {
+/** 1M ids pushed, then popped. */
+export function ringDeep(s: State): void {
   const core = s.core;
   for (let i = 0; i < 1_000_000; i++) core.pushReady(i);
   let x = 0;
   for (let i = 0; i < 1_000_000; i++) x ^= core.popReady();
   if (x !== 0) throw new Error("ring lost ids");
-});
+}
+
+type Workloads = typeof import("./scheduler.bench.ts");
+
+if (new URL(import.meta.url).searchParams.get("core") === null) {
+  const kinds: CoreKind[] = ["ts", "wasm"];
+  const copies = new Map<CoreKind, Workloads>();
+  for (const kind of kinds) {
+    copies.set(kind, await import(`${import.meta.url}?core=${kind}`) as Workloads);
+  }
+
+  // 2^20 uniform floats in [0, 1) from a fixed-seed xorshift.
+  const rand = new Float64Array(1 << 20);
+  let x = 0x9e3779b9 | 0;
+  for (let i = 0; i < rand.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    rand[i] = (x >>> 0) / 4294967296;
+  }
+
+  const bench = (
+    group: string,
+    name: string,
+    setup: (s: State, w: Workloads) => void,
+    pick: (w: Workloads) => (s: State) => void,
+  ) => {
+    for (const kind of kinds) {
+      const w = copies.get(kind)!;
+      const s: State = { core: createCore(kind), rand, r: 0, now: 0, tokens: new Int32Array(0) };
+      setup(s, w);
+      const fn = pick(w);
+      Deno.bench({ name: `${kind}: ${name}`, group, baseline: kind === "ts", fn: () => fn(s) });
+    }
+  };
+
+  bench("bulk fill + drain", "add 200k timers, drain them in 1 ms steps", (s) => {
+    s.core.reserve(200_000, 200_000);
+  }, (w) => w.bulkFillDrain);
+  bench(
+    "steady churn",
+    "100k live timers: cancel one + add one, clock advancing",
+    (s, w) => w.churnSetup(s),
+    (w) => w.churn,
+  );
+  bench("90% cancelled", "add 200k timers, cancel 90%, drain the rest", (s) => {
+    s.core.reserve(200_000, 200_000);
+    s.tokens = new Int32Array(200_000);
+  }, (w) => w.mostlyCancelled);
+  bench("virtual clock", "200k timers in 100 ms, advance(nextDeadline()) until empty", (s) => {
+    s.core.reserve(200_000, 200_000);
+  }, (w) => w.virtualClock);
+  bench("ready ring", "push/pop 1M ids, 1000 per batch", (s) => {
+    s.core.reserve(1024, 0);
+  }, (w) => w.ringBatches);
+  bench("ready ring, 1M deep", "push 1M ids, then pop 1M", (s) => {
+    s.core.reserve(1 << 20, 0);
+  }, (w) => w.ringDeep);
+}

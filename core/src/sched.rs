@@ -60,8 +60,9 @@ const LISTS: usize = OVERFLOW + 1;
 const BLOCK: usize = 32;
 const NIL: u32 = u32::MAX;
 
-/// Sweeping is not worth it below this many tombstones.
-const SWEEP_MIN: u32 = 4096;
+/// Sweeping is not worth it below this many tombstones. JavaScript's cancel
+/// uses the same rule.
+pub const SWEEP_MIN: i32 = 4096;
 
 #[derive(Clone, Copy)]
 struct Item {
@@ -147,18 +148,30 @@ impl List {
     }
 }
 
-/// Ready-ring header, read and written directly by JavaScript through an
-/// `Int32Array` over linear memory. Between export calls JavaScript owns the
-/// ring; it stores `head`/`tail`/`count` here before calling any export that
-/// touches the ring and reloads all fields afterwards.
+/// State shared with JavaScript, which reads and writes it directly through
+/// an `Int32Array` over linear memory (see `src/scheduler/wasm.ts`).
+///
+/// Ring: between export calls JavaScript owns the ring; it stores `head`,
+/// `tail` and `count` here before calling any export that touches the ring
+/// and reloads the ring fields afterwards.
+///
+/// Timers: JavaScript cancels by itself, without an export call. Cancelling
+/// is only a generation bump in `gens` plus the `live`/`dead` counts, so
+/// those live here, and JavaScript calls `sweep` when the tombstones
+/// outnumber the live timers, exactly as `Core::cancel_timer` does.
 #[repr(C)]
-pub struct RingHdr {
+pub struct Hdr {
     pub head: i32,
     pub tail: i32,
     pub count: i32,
     pub mask: i32,
     /// Word index (byte address / 4) of the ring's first element.
     pub base: i32,
+    /// Byte address and length of `Core::gens`.
+    pub gens_ptr: i32,
+    pub gens_len: i32,
+    pub live: i32,
+    pub dead: i32,
 }
 
 /// Next wheel slot (or the overflow list, `level == LEVELS`) to process.
@@ -179,10 +192,13 @@ enum Src {
 
 /// One scheduler: ready ring plus timers.
 pub struct Core {
-    pub hdr: RingHdr,
+    pub hdr: Hdr,
     ring: Vec<i32>,
-    /// Per entry: generation; odd while the timer is live.
+    /// Per entry: generation; odd while the timer is live. Always a power of
+    /// two long and zero-filled past the `entries` in use, so JavaScript can
+    /// view all of it: an unused entry reads as "free".
     gens: Vec<u8>,
+    entries: usize,
     lists: [List; LISTS],
     /// Block storage: block `b` is `arena[b * BLOCK..][..BLOCK]`.
     arena: Vec<Item>,
@@ -205,23 +221,28 @@ pub struct Core {
     free_head: usize,
     free_count: usize,
     seq: u64,
-    live: u32,
-    /// Items of cancelled timers not yet dropped.
-    dead: u32,
+    /// Pages of linear memory when JavaScript last saw them (wasm only).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    mem_size: usize,
 }
 
 impl Core {
     pub const fn new() -> Core {
         Core {
-            hdr: RingHdr {
+            hdr: Hdr {
                 head: 0,
                 tail: 0,
                 count: 0,
                 mask: -1,
                 base: 0,
+                gens_ptr: 0,
+                gens_len: 0,
+                live: 0,
+                dead: 0,
             },
             ring: Vec::new(),
             gens: Vec::new(),
+            entries: 0,
             lists: [EMPTY_LIST; LISTS],
             arena: Vec::new(),
             next_block: Vec::new(),
@@ -237,8 +258,7 @@ impl Core {
             free_head: 0,
             free_count: 0,
             seq: 0,
-            live: 0,
-            dead: 0,
+            mem_size: 0,
         }
     }
 
@@ -292,7 +312,7 @@ impl Core {
     // ---- timers -----------------------------------------------------------
 
     pub fn timer_count(&self) -> usize {
-        self.live as usize
+        self.hdr.live as usize
     }
 
     /// Sizes every structure for `timers` live timers (plus as many
@@ -302,9 +322,8 @@ impl Core {
             self.ring_grow(ready);
         }
         let timers = timers.min(MAX_ENTRIES);
-        if timers > self.gens.capacity() {
-            self.gens.reserve_exact(timers - self.gens.len());
-            self.grow_free(timers);
+        if timers > self.gens.len() {
+            self.grow_entries(timers);
         }
         let items = 2 * timers + LISTS * BLOCK;
         if items > self.arena.capacity() {
@@ -333,14 +352,14 @@ impl Core {
             self.free_count -= 1;
             e
         } else {
-            let n = self.gens.len();
+            let n = self.entries;
             if n >= MAX_ENTRIES {
                 return None;
             }
-            self.gens.push(0);
-            if self.gens.len() > self.free.len() {
-                self.grow_free(self.gens.len());
+            if n == self.gens.len() {
+                self.grow_entries(n + 1);
             }
+            self.entries = n + 1;
             n as u32
         };
         let gen = self.gens[e as usize].wrapping_add(1);
@@ -359,8 +378,22 @@ impl Core {
         } else {
             self.place_in_wheel(item, b);
         }
-        self.live += 1;
+        self.hdr.live += 1;
         Some(((gen as u32) << TOKEN_INDEX_BITS) | e)
+    }
+
+    /// Whether linear memory grew since the last call (always false
+    /// natively). JavaScript must then re-create its views.
+    pub fn memory_grew(&mut self) -> bool {
+        #[cfg(target_arch = "wasm32")]
+        {
+            let size = core::arch::wasm32::memory_size(0);
+            if size != self.mem_size {
+                self.mem_size = size;
+                return true;
+            }
+        }
+        false
     }
 
     pub fn cancel_timer(&mut self, token: u32) -> bool {
@@ -371,9 +404,9 @@ impl Core {
             Some(g) if *g as u32 == gen && gen & 1 == 1 => *g = g.wrapping_add(1),
             _ => return false,
         }
-        self.live -= 1;
-        self.dead += 1;
-        if self.dead >= SWEEP_MIN && self.dead > self.live {
+        self.hdr.live -= 1;
+        self.hdr.dead += 1;
+        if self.hdr.dead >= SWEEP_MIN && self.hdr.dead > self.hdr.live {
             self.sweep();
         }
         true
@@ -382,7 +415,7 @@ impl Core {
     /// A lower bound on the earliest live deadline (exact once the timer is
     /// in a level-0 slot), or +inf.
     pub fn next_deadline(&mut self) -> f64 {
-        if self.live == 0 {
+        if self.hdr.live == 0 {
             // Only tombstones may be left; their slots are no deadline.
             return f64::INFINITY;
         }
@@ -427,7 +460,7 @@ impl Core {
                 self.gens[e] = top.gen().wrapping_add(1);
                 self.fired.push(top.entry);
                 self.push_ready(top.id);
-                self.live -= 1;
+                self.hdr.live -= 1;
                 moved += 1;
             }
             match self.next_expiration() {
@@ -446,6 +479,17 @@ impl Core {
 
     // ---- entries ----------------------------------------------------------
 
+    /// Grows `gens` (zero-filled) and the free ring to at least `min`.
+    fn grow_entries(&mut self, min: usize) {
+        let new_len = min.max(16).next_power_of_two();
+        if new_len > self.gens.len() {
+            self.gens.resize(new_len, 0);
+            self.hdr.gens_ptr = self.gens.as_ptr() as usize as i32;
+            self.hdr.gens_len = new_len as i32;
+        }
+        self.grow_free(new_len);
+    }
+
     fn grow_free(&mut self, min: usize) {
         let cap = self.free.len();
         let new_cap = min.max(16).next_power_of_two();
@@ -462,7 +506,7 @@ impl Core {
 
     #[inline]
     fn release(&mut self, e: u32) {
-        // `free` is kept at least as long as `gens`, so this never laps.
+        // `free` is as long as `gens`, so this never laps.
         let mask = self.free.len() - 1;
         self.free[(self.free_head + self.free_count) & mask] = e;
         self.free_count += 1;
@@ -470,7 +514,7 @@ impl Core {
 
     #[inline]
     fn drop_dead(&mut self, e: u32) {
-        self.dead -= 1;
+        self.hdr.dead -= 1;
         self.release(e);
     }
 
@@ -569,7 +613,7 @@ impl Core {
             b = self.next_block[b as usize];
         }
         self.free_count += freed;
-        self.dead -= freed as u32;
+        self.hdr.dead -= freed as i32;
         // Free the blocks past the last one written.
         let mut rest = if kept == 0 {
             l.head
@@ -732,7 +776,7 @@ impl Core {
     /// Drops every tombstone. Runs when they outnumber live timers, so its
     /// cost is covered by the cancels that made them.
     #[inline(never)]
-    fn sweep(&mut self) {
+    pub fn sweep(&mut self) {
         for list in 0..LISTS {
             self.compact_list(list);
             if list < OVERFLOW && self.lists[list].is_empty() {
@@ -752,7 +796,7 @@ impl Core {
         for i in (0..self.heap.len() / 2).rev() {
             self.sift_down(i);
         }
-        debug_assert_eq!(self.dead, 0);
+        debug_assert_eq!(self.hdr.dead, 0);
     }
 
     /// `compact_list` for a plain vector.

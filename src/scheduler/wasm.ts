@@ -3,16 +3,21 @@
  *
  * One `WebAssembly.Instance` per core. The module is compiled once, lazily
  * and synchronously, from the embedded base64 (no permissions, no fetch);
- * an instance then costs tens of microseconds, and owning its memory alone
- * is what keeps the ready ring cheap: only this core's own export calls can
- * grow that memory, so the `Int32Array` view is re-checked after those calls
- * and never on `pushReady`/`popReady`.
+ * an instance then costs tens of microseconds. Owning its memory alone is
+ * what keeps the hot paths cheap: only this core's own export calls can grow
+ * that memory, so the typed-array views into it are re-checked after those
+ * calls and never on `pushReady`, `popReady` or `cancelTimer`.
  *
- * The ready ring lives in linear memory. Between export calls JavaScript
- * owns it and keeps head, tail and count in fields; before an export that
- * touches the ring it stores them into the header Rust reads, and reloads the
- * header afterwards. The ring's view starts at the ring itself, so a push or
- * pop is the same code as the TypeScript core's ring.
+ * JavaScript works on the shared state directly (`Hdr` in
+ * `core/src/sched.rs`):
+ * - The ready ring lives in linear memory. Between export calls JavaScript
+ *   owns it and keeps head, tail and count in fields; before an export that
+ *   touches the ring it stores them into the header, and reloads them after.
+ *   The ring's view starts at the ring itself, so a push or pop is the same
+ *   code as the TypeScript core's ring.
+ * - Cancelling a timer is a generation bump in the core's one-byte-per-timer
+ *   entry table plus two counters, done here without an export call; the
+ *   core drops the cancelled timer's item lazily.
  *
  * @module
  */
@@ -25,19 +30,29 @@ interface CoreExports {
   aio_hdr(): number;
   aio_ring_grow(min: number): void;
   aio_add_timer(deadline: number, id: number): number;
-  aio_cancel_timer(token: number): number;
+  aio_sweep(): void;
   aio_next_deadline(): number;
   aio_advance(now: number): number;
-  aio_timer_count(): number;
   aio_reserve(ready: number, timers: number): void;
 }
 
-// Word offsets in the ring header (`RingHdr` in core/src/sched.rs).
+// Word offsets in the shared header (`Hdr` in core/src/sched.rs).
 const HEAD = 0;
 const TAIL = 1;
 const COUNT = 2;
 const MASK = 3;
 const BASE = 4;
+const GENS_PTR = 5;
+const GENS_LEN = 6;
+const LIVE = 7;
+const DEAD = 8;
+const HDR_WORDS = 9;
+
+// Token layout and sweep rule, as in core/src/sched.rs.
+const INDEX_BITS = 22;
+const INDEX_MASK = (1 << INDEX_BITS) - 1;
+const TOKEN_MASK = (1 << 30) - 1;
+const SWEEP_MIN = 4096;
 
 function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
   const from = (Uint8Array as unknown as {
@@ -73,12 +88,13 @@ export class WasmCore implements SchedulerCore {
 
   #ex: CoreExports;
   #hdrAddr: number;
-  // Both views go stale (length 0) when the memory grows; #ring is also
-  // replaced when the ring itself is reallocated. Initialising #ring with
-  // an ordinary empty array, rather than first storing the header view in
-  // it, measured ~9% faster push/pop.
-  #hdr: Int32Array;
+  // The views go stale (length 0) when the memory grows; #ring and #gens
+  // are also replaced when the core reallocates them. Initialising #ring
+  // with an ordinary empty array, rather than first storing another view
+  // in it, measured ~9% faster push/pop.
+  #hdr: Int32Array = new Int32Array(0);
   #ring: Int32Array = new Int32Array(0);
+  #gens: Uint8Array = new Uint8Array(0);
   #head = 0;
   #tail = 0;
   #count = 0;
@@ -90,7 +106,6 @@ export class WasmCore implements SchedulerCore {
     this.#ex = instance.exports as unknown as CoreExports;
     this.#hdrAddr = this.#ex.aio_hdr();
     this.#ex.aio_ring_grow(16);
-    this.#hdr = new Int32Array(0);
     this.#load();
   }
 
@@ -117,15 +132,32 @@ export class WasmCore implements SchedulerCore {
 
   /** Schedules `id` at `deadline` (ms); returns a token for `cancelTimer`. */
   addTimer(deadline: number, id: number): number {
-    const token = this.#ex.aio_add_timer(deadline, id);
-    if (token < 0) throw new RangeError("too many timers");
-    if (this.#hdr.length === 0) this.#views();
-    return token;
+    const r = this.#ex.aio_add_timer(deadline, id);
+    // Negative: the entry table is full. Bit 30: views to re-create.
+    if ((r >>> 30) !== 0) {
+      if (r < 0) throw new RangeError("too many timers");
+      this.#views();
+      return r & TOKEN_MASK;
+    }
+    return r;
   }
 
   /** Cancels a live timer; `false` for fired, cancelled or stale tokens. */
   cancelTimer(token: number): boolean {
-    return this.#ex.aio_cancel_timer(token) !== 0;
+    // Mirrors Core::cancel_timer. Live generations are odd; an index past
+    // the table reads `undefined` and fails the comparison.
+    const gen = token >>> INDEX_BITS;
+    const gens = this.#gens;
+    const e = token & INDEX_MASK;
+    if (gens[e] !== gen || (gen & 1) === 0) return false;
+    gens[e] = gen + 1;
+    const h = this.#hdr;
+    const live = h[LIVE] - 1;
+    const dead = h[DEAD] + 1;
+    h[LIVE] = live;
+    h[DEAD] = dead;
+    if (dead >= SWEEP_MIN && dead > live) this.#ex.aio_sweep();
+    return true;
   }
 
   /**
@@ -148,7 +180,7 @@ export class WasmCore implements SchedulerCore {
 
   /** Number of live timers. */
   timerCount(): number {
-    return this.#ex.aio_timer_count();
+    return this.#hdr[LIVE];
   }
 
   /** Pre-sizes the ready ring and timer storage. */
@@ -172,23 +204,29 @@ export class WasmCore implements SchedulerCore {
   }
 
   // Reloads the ring state after an export that may have moved timers into
-  // the ring or reallocated it.
+  // the ring, reallocated it or the entry table, or grown the memory.
   #load(): void {
-    if (this.#hdr.length === 0) this.#views();
-    const h = this.#hdr;
+    let h = this.#hdr;
+    if (
+      h.length === 0 || h[MASK] !== this.#mask || h[BASE] * 4 !== this.#ring.byteOffset ||
+      h[GENS_PTR] !== this.#gens.byteOffset || h[GENS_LEN] !== this.#gens.length
+    ) {
+      this.#views();
+      h = this.#hdr;
+    }
     this.#head = h[HEAD];
     this.#tail = h[TAIL];
     this.#count = h[COUNT];
-    if (h[MASK] !== this.#mask || h[BASE] * 4 !== this.#ring.byteOffset) this.#views();
   }
 
-  // Re-creates both views: after the memory grew (which detaches them) or
-  // the ring moved. Head, tail and count stay as JavaScript has them.
+  // Re-creates every view from the header. Head, tail and count stay as
+  // JavaScript has them.
   #views(): void {
     const buffer = this.#ex.memory.buffer;
-    const h = this.#hdr = new Int32Array(buffer, this.#hdrAddr, 5);
+    const h = this.#hdr = new Int32Array(buffer, this.#hdrAddr, HDR_WORDS);
     this.#mask = h[MASK];
     this.#ring = new Int32Array(buffer, h[BASE] * 4, this.#mask + 1);
+    this.#gens = new Uint8Array(buffer, h[GENS_PTR], h[GENS_LEN]);
   }
 }
 
