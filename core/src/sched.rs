@@ -345,6 +345,7 @@ impl Core {
     }
 
     /// Returns a token, or `None` when `MAX_ENTRIES` entries are in use.
+    #[inline(always)]
     pub fn add_timer(&mut self, deadline: f64, id: u32) -> Option<u32> {
         let e = if self.free_count > 0 {
             let e = self.free[self.free_head];
@@ -539,7 +540,7 @@ impl Core {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn list_push(&mut self, list: usize, item: Item) {
         let mut l = self.lists[list];
         if l.tail_len == BLOCK as u32 {
@@ -646,7 +647,7 @@ impl Core {
 
     // ---- wheel ------------------------------------------------------------
 
-    #[inline]
+    #[inline(always)]
     fn place_in_wheel(&mut self, item: Item, b: u64) {
         let level = level_for(self.elapsed, b);
         let list = if level >= LEVELS {
