@@ -274,6 +274,47 @@ export class TimerHandle extends Handle {
 }
 
 /**
+ * A future's done callback on its way through the ready ring. Nobody outside
+ * the loop holds one, so it is recycled after it runs: completing futures
+ * allocates nothing in steady state. It reports its own failure, before it is
+ * recycled, so the report names the right callback.
+ */
+class CallbackHandle {
+  _loop: EventLoop;
+  _fn: ((arg: unknown) => void) | null = null;
+  _arg: unknown = undefined;
+  _ctx: Context | null = null;
+  _data: ContextData | null = null;
+  _id = -1;
+
+  constructor(loop: EventLoop) {
+    this._loop = loop;
+  }
+
+  toString(): string {
+    return `<Handle ${this._fn?.name || "anonymous"}() done callback>`;
+  }
+
+  _run(): void {
+    const loop = this._loop;
+    loop._freeId(this._id);
+    const prev = this._ctx !== null ? swapContext(this._ctx) : enterData(this._data!);
+    try {
+      this._fn!(this._arg);
+    } catch (e) {
+      loop._callbackFailed(e, this);
+    } finally {
+      swapContext(prev);
+      this._fn = null;
+      this._arg = undefined;
+      this._ctx = null;
+      this._data = null;
+      loop._callbackPool.push(this);
+    }
+  }
+}
+
+/**
  * An asyncio event loop. Most programs never touch one directly: `run()`
  * makes one, runs a coroutine on it and closes it. Use a loop yourself to
  * schedule plain callbacks, to control its lifetime, or in tests with the
@@ -337,6 +378,8 @@ export class EventLoop {
   _channel: MessageChannel | null = null;
   /** @internal */
   _hopResolve: (() => void) | null = null;
+  /** @internal Recycled handles for futures' done callbacks. */
+  _callbackPool: CallbackHandle[] = [];
   /** @internal */
   _defaultExecutor: Executor | null = null;
   /** @internal */
@@ -889,7 +932,11 @@ export class EventLoop {
   /** @internal `callSoon` for futures' done callbacks: no checks, context given. */
   _callSoonInternal(fn: (arg: unknown) => void, arg: unknown, ctx: Context | ContextData): void {
     if (this._closed) return;
-    const h = new Handle(this, fn as (...a: unknown[]) => void, [arg], ctx);
+    const h = this._callbackPool.pop() ?? new CallbackHandle(this);
+    h._fn = fn;
+    h._arg = arg;
+    if (ctx instanceof Context) h._ctx = ctx;
+    else h._data = ctx;
     h._id = this._allocId(h);
     this._pushReady(h._id);
   }
@@ -998,6 +1045,8 @@ export class EventLoop {
     const core = this._core;
     for (; n > 0; n--) {
       const h = this._handles[core.popReady()]!;
+      // Described before it runs: a recycled callback handle forgets itself.
+      const what = h instanceof CallbackHandle ? String(h) : null;
       const t0 = performance.now();
       try {
         h._run();
@@ -1006,7 +1055,7 @@ export class EventLoop {
       }
       const took = performance.now() - t0;
       if (took >= this.slowCallbackDuration) {
-        console.warn(`Executing ${h} took ${took.toFixed(3)} ms`);
+        console.warn(`Executing ${what ?? h} took ${took.toFixed(3)} ms`);
       }
     }
   }
@@ -1014,6 +1063,7 @@ export class EventLoop {
   /** @internal */
   _callbackFailed(e: unknown, h: Runnable | undefined): void {
     const ctx: ExceptionContext = { message: `Exception in callback ${h}`, exception: e };
+    if (h instanceof CallbackHandle) ctx.future = h._arg as Future<unknown>;
     if (h instanceof Handle) {
       ctx.handle = h;
       if (h._sourceTraceback) ctx.sourceTraceback = h._sourceTraceback;

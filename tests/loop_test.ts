@@ -532,3 +532,41 @@ Deno.test("a task awaiting a future of another loop fails with RuntimeError", as
   assert.ok(err instanceof RuntimeError);
   assert.match((err as Error).message, /different event loop/);
 });
+
+Deno.test("a throwing done callback is reported by name, with its future, and the loop goes on", async () => {
+  const loop = newLoop();
+  const reports: ExceptionContext[] = [];
+  loop.setExceptionHandler((_l, ctx) => reports.push(ctx));
+  const fut = loop.createFuture<number>();
+  const seen: number[] = [];
+  fut.addDoneCallback(function brokenCallback() {
+    throw new Error("callback failed");
+  });
+  fut.addDoneCallback((f) => seen.push(f.result()));
+  loop.callSoon(() => fut.setResult(7));
+  loop.callLater(1, () => loop.stop());
+  await runLoop(loop);
+  assert.deepEqual(seen, [7]);
+  assert.equal(reports.length, 1);
+  assert.match(reports[0].message, /brokenCallback/);
+  assert.equal(reports[0].future, fut);
+});
+
+Deno.test("done-callback handles are recycled: completing futures allocates no handles in steady state", async () => {
+  const loop = newLoop();
+  let calls = 0;
+  const cb = () => calls++;
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 100; i++) {
+      const f = loop.createFuture();
+      f.addDoneCallback(cb);
+      f.setResult(i);
+    }
+    loop.callSoon(() => loop.stop());
+    await loop.runForever();
+  }
+  assert.equal(calls, 300);
+  // One batch of 100 handles serves every round.
+  assert.equal(loop._callbackPool.length, 100);
+  loop.close();
+});
