@@ -10,7 +10,7 @@ import { WasmCore } from "./wasm.ts";
 
 export type { CoreKind, SchedulerCore } from "./types.ts";
 export { TsCore } from "./ts_core.ts";
-export { WasmCore, wasmModule } from "./wasm.ts";
+export { createWasmCore, WasmCore, wasmModule } from "./wasm.ts";
 
 /**
  * Creates a fresh, independent scheduler core of the given kind. Each event

@@ -162,6 +162,8 @@ export class TsCore implements SchedulerCore {
 
   /** Pre-sizes the ready ring and timer storage. */
   reserve(ready: number, timers: number): void {
+    // A hint, like the WASM core's: capped rather than refused.
+    timers = Math.min(timers, MAX_TIMER_ENTRIES);
     if (ready > this.#mask + 1) this.#growRing(ready);
     if (timers > this.#hEnt.length) this.#growHeap(timers);
     if (timers > this.#ePos.length) this.#growEntries(timers);
