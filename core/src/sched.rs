@@ -583,7 +583,13 @@ impl Core {
         if l.is_empty() {
             return;
         }
-        let mask = self.free.len() - 1;
+        // Plain slices: the optimiser then knows the stores below cannot
+        // change the vectors' own fields, and stops reloading them.
+        let arena = &mut self.arena[..];
+        let gens = &self.gens[..];
+        let free = &mut self.free[..];
+        let next_block = &self.next_block[..];
+        let mask = free.len() - 1;
         let tail = self.free_head + self.free_count;
         let mut freed = 0;
         let (mut wb, mut wi) = (l.head, 0usize);
@@ -595,23 +601,23 @@ impl Core {
             for i in 0..n {
                 if wi == BLOCK {
                     // Writes never overtake reads, so the next block exists.
-                    wb = self.next_block[wb as usize];
+                    wb = next_block[wb as usize];
                     wi = 0;
                 }
-                let item = self.arena[base + i];
-                let live = self.gens[item.entry as usize] == item.gen();
-                self.arena[wb as usize * BLOCK + wi] = item;
+                let item = arena[base + i];
+                let live = gens[item.entry as usize] == item.gen();
+                arena[wb as usize * BLOCK + wi] = item;
                 wi += live as usize;
                 kept += live as usize;
                 // Written either way, counted for tombstones only. There is
                 // room: `item.entry` is not free, so fewer than all are.
-                self.free[(tail + freed) & mask] = item.entry;
+                free[(tail + freed) & mask] = item.entry;
                 freed += !live as usize;
             }
             if b == l.tail {
                 break;
             }
-            b = self.next_block[b as usize];
+            b = next_block[b as usize];
         }
         self.free_count += freed;
         self.hdr.dead -= freed as i32;
