@@ -42,7 +42,9 @@ const SLOTS: usize = 1 << SLOT_BITS;
 
 /// Timer tokens: entry index in the low bits, generation above, < 2^30 in
 /// total so JavaScript keeps them as small integers. Same split as the
-/// TypeScript core.
+/// TypeScript core. Live generations are odd, so a token repeats only after
+/// its entry has been reused 128 times, and entries are recycled FIFO: that
+/// takes 128 passes over the whole free list.
 pub const TOKEN_INDEX_BITS: u32 = 22;
 const INDEX_MASK: u32 = (1 << TOKEN_INDEX_BITS) - 1;
 /// Most timer entries (live, tombstoned, or fired and not yet recycled).
