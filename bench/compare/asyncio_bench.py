@@ -16,7 +16,7 @@ FULL = {"W1": 1_000_000, "W2": 1_000_000, "W3": 100_000, "W4": 200_000,
 SIZES = {w: n // 100 if QUICK else n for w, n in FULL.items()}
 W2_TASKS, W6_CAPACITY, W8_DEPTH = 1000, 100, 10
 W4_SEED, W5_SEED = 42, 7
-BUDGET_MS = 5000
+BUDGET_MS = 8000
 M = 0xFFFFFFFF
 
 
@@ -142,13 +142,16 @@ def timed_ms(wid, fn, n):
 
 
 def run_workloads(system, workloads):
-    """Probe at n/100, shrink n past BUDGET_MS, warm up at n/10, time: as workloads.ts."""
-    only = sys.argv[sys.argv.index("--workload") + 1] if "--workload" in sys.argv else None
+    """--n or a probe shrinking n past BUDGET_MS, warm-up at n/10, timed run: as workloads.ts."""
+    def arg(name):
+        return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else None
+
     for wid, fn in workloads.items():
-        if only is not None and wid != only:
+        if arg("--workload") not in (None, wid):
             continue
-        n = SIZES[wid]
-        if not QUICK:
+        n = int(arg("--n") or SIZES[wid])
+        if not QUICK and arg("--n") is None:
+            timed_ms(wid, fn, n // 100)
             per_op = timed_ms(wid, fn, n // 100) / (n // 100)
             for _ in range(2):
                 if per_op * n > BUDGET_MS:

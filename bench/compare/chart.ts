@@ -11,6 +11,8 @@ export interface Bar {
   system: string;
   /** The system's ns/op over aio's. */
   ratio: number;
+  /** Appended to the ratio's label ("†" for a run at reduced n). */
+  note: string;
 }
 
 export async function chartSvg(bars: Bar[], title: string): Promise<string> {
@@ -30,22 +32,22 @@ export async function chartSvg(bars: Bar[], title: string): Promise<string> {
     spec: {
       width: 520,
       height: { step: 16 },
-      encoding: { y: { field: "system", type: "nominal", title: null, sort: null } },
+      encoding: {
+        y: { field: "system", type: "nominal", title: null, sort: null, axis: { labelLimit: 240 } },
+      },
       layer: [
         {
           mark: "bar",
           encoding: { x, x2: { datum: 1 }, color: { field: "system", legend: null } },
         },
-        // The ratio beside each bar's end, outside the bar.
+        // The ratio, right of the bar or of aio's line, whichever is further right.
         {
-          transform: [{ filter: "datum.ratio >= 1" }],
+          transform: [
+            { calculate: "max(datum.ratio, 1)", as: "at" },
+            { calculate: "format(datum.ratio, '.2~r') + datum.note", as: "label" },
+          ],
           mark: { type: "text", align: "left", dx: 3, fontSize: 10 },
-          encoding: { x, text: { field: "ratio", format: ".2~r" } },
-        },
-        {
-          transform: [{ filter: "datum.ratio < 1" }],
-          mark: { type: "text", align: "right", dx: -3, fontSize: 10 },
-          encoding: { x, text: { field: "ratio", format: ".2~r" } },
+          encoding: { x: { ...x, field: "at" }, text: { field: "label" } },
         },
       ],
     },

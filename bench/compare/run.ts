@@ -121,8 +121,9 @@ const ONLY = arg("--only")?.split(",");
 const TIMEOUT_MS = QUICK ? 60_000 : 180_000;
 
 /** One system on one workload in a fresh process; its JSON line, or why it failed. */
-async function runOne(s: System, w: WorkloadId): Promise<Result | string> {
+async function runOne(s: System, w: WorkloadId, n?: number): Promise<Result | string> {
   const args = [...s.cmd.slice(1), "--workload", w, ...(QUICK ? ["--quick"] : [])];
+  if (n !== undefined) args.push("--n", String(n));
   try {
     const out = await new Deno.Command(s.cmd[0], {
       args,
@@ -165,11 +166,14 @@ const total = plan.length * ROUNDS;
 const results = new Map<string, Result[]>(); // `${system} ${workload}` → one per round
 const failures: string[] = [];
 const started = performance.now();
+// Load from other work on the machine makes the numbers noisy: recorded with them.
+const loadAtStart = Deno.loadavg()[0];
 let done = 0;
 console.error(`bench:compare${QUICK ? " --quick" : ""}: ${total} runs (${rounds})`);
 for (let round = 1; round <= ROUNDS; round++) {
   for (const [s, w] of plan) {
-    const r = await runOne(s, w);
+    // Later rounds run at the n the first one chose, so the median compares like with like.
+    const r = await runOne(s, w, results.get(`${s.name} ${w}`)?.[0].n);
     done++;
     const head = `[${String(done).padStart(3)}/${total}] round ${round} ${w} ${s.name.padEnd(11)}`;
     if (typeof r === "string") {
@@ -286,7 +290,8 @@ const section = [
   "medians. Each cell: time per operation, and in brackets that time over aio's " +
   "(above 1×, aio is faster).",
   "",
-  `- Machine: ${await machine()}`,
+  `- Machine: ${await machine()}; 1-minute load average ${loadAtStart.toFixed(2)} at the start, ` +
+  `${Deno.loadavg()[0].toFixed(2)} at the end (this run's own processes count for about 1)`,
   `- Versions: Deno ${Deno.version.deno} (V8 ${Deno.version.v8}), ` +
   `${await version([
     "python3",
@@ -336,13 +341,19 @@ for (const w of workloads) {
     const c = cell(s.name, w), ref = cell(REF[kind], w);
     if (c && ref && s.name !== REF[kind]) {
       const workload = w === "W7" ? "W7 ÷ aio submit" : w;
-      bars.push({ workload, system: s.label, ratio: c.ns / ref.ns });
+      bars.push({
+        workload,
+        system: s.label,
+        ratio: c.ns / ref.ns,
+        note: c.n < SIZES[w] ? "†" : "",
+      });
     }
   }
 }
 const svg = await chartSvg(
   bars,
-  `aio vs others, ${date.slice(0, 10)}${QUICK ? " (quick run)" : ""}`,
+  `aio vs others, ${date.slice(0, 10)}${QUICK ? " (quick run)" : ""}` +
+    (shrunk.length ? " († ran at a reduced n)" : ""),
 );
 
 if (ONLY) {
