@@ -315,3 +315,38 @@ Deno.test("using: a pool in a coroutine is shut down when the scope ends", async
   assert.equal(r, "inside");
   assert.deepEqual(pool!.stats(), { workers: 0, queued: 0, running: 0 });
 });
+
+Deno.test("the worker entry loads from a remote URL, as when aio is imported from JSR", async () => {
+  const root = new URL("../", import.meta.url);
+  const ac = new AbortController();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
+    async (req) => {
+      try {
+        const body = await Deno.readFile(new URL("." + new URL(req.url).pathname, root));
+        return new Response(body, { headers: { "content-type": "application/typescript" } });
+      } catch {
+        return new Response("not found", { status: 404 });
+      }
+    },
+  );
+  try {
+    const remote: typeof import("../mod.ts") = await import(
+      `http://127.0.0.1:${server.addr.port}/mod.ts`
+    );
+    assert.notEqual(remote.WorkerPoolExecutor, WorkerPoolExecutor, "a separate copy of aio");
+    await using pool = new remote.WorkerPoolExecutor({ maxWorkers: 1 });
+    assert.equal(await pool.submit((x: number) => x * 2, 21), 42);
+    // The coroutine runner is a second module the worker loads on demand.
+    assert.equal(
+      await pool.submit(function* (x: number) {
+        yield;
+        return x + 1;
+      }, 1),
+      2,
+    );
+  } finally {
+    ac.abort();
+    await server.finished;
+  }
+});
