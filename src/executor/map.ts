@@ -169,7 +169,9 @@ export class MapResults<R> implements Iterable<Coroutine<R>>, AsyncIterable<R> {
     if (next === undefined) return null;
     this._cur = next;
     this._pos = 0;
-    this._fill();
+    // Refill in bulk, once half the window is consumed: the new chunks then
+    // share a message per worker instead of one message each.
+    if (2 * (this._ahead.length + 1) <= this._buffersize) this._fill();
     return next;
   }
 
