@@ -35,6 +35,7 @@ import {
   R_CANCELLED,
   R_OK,
   RING,
+  SEQ_WRAP,
 } from "./protocol.ts";
 import { deserializeError, type SerializedError } from "./remote_error.ts";
 import { takeTransfer } from "./transfer.ts";
@@ -123,7 +124,7 @@ const TARGET_QUEUED_MS = 2;
 const MAX_PER_WORKER = RING >> 1;
 // Jobs per message.
 const BATCH_MAX = 128;
-const INITIAL_PER_WORKER = 4;
+const INITIAL_PER_WORKER = 8;
 // Stealing jobs back from a busy worker pays once they would wait this long (ms).
 const STEAL_MIN_MS = 1;
 
@@ -199,6 +200,10 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
   _flushQueued = false;
   /** @internal Smoothed synchronous run time of one job (ms). */
   _perJobMs = NaN;
+  /** @internal Decayed sums behind `_perJobMs`. */
+  _statMs = 0;
+  /** @internal */
+  _statJobs = 0;
 
   /** @internal */
   _fnByObject: WeakMap<object, FnRecord> = new WeakMap();
@@ -644,7 +649,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     if (w.dead) return;
     switch (m.t) {
       case M_DONE:
-        this._onDone(w, m.r, m.busy, m.n);
+        this._onDone(w, m.r, m.x, m.busy, m.n);
         break;
       case M_STARTED:
         this._onStarted(w, m.seq);
@@ -672,41 +677,55 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
   }
 
   /** @internal */
-  _onDone(w: PoolWorker, r: unknown[], busy: number, n: number): void {
+  _onDone(w: PoolWorker, r: unknown[], x: unknown[] | null, busy: number, n: number): void {
     if (n > 0) {
-      const sample = busy / n;
-      const prev = this._perJobMs;
-      this._perJobMs = prev !== prev ? sample : prev * 0.7 + sample * 0.3;
+      // Weighted by jobs, decayed by reply: one slow first call (compiling,
+      // JIT) does not outweigh the hundred fast jobs of the next batch.
+      this._statMs = this._statMs * 0.5 + busy;
+      this._statJobs = this._statJobs * 0.5 + n;
+      this._perJobMs = this._statMs / this._statJobs;
     }
-    const jobs = w.jobs;
-    for (let i = 0; i < r.length; i += 3) {
-      const seq = r[i] as number;
-      const slot = seq & (RING - 1);
-      const job = jobs[slot];
-      if (job === undefined || job._seq !== seq) continue;
-      jobs[slot] = undefined;
-      w.inflight--;
-      if (job._timer !== undefined) {
-        clearTimeout(job._timer);
-        job._timer = undefined;
+    for (let i = 0; i < r.length;) {
+      let seq = r[i] as number;
+      const end = i + 2 + (r[i + 1] as number);
+      for (let k = i + 2; k < end; k++) {
+        this._settle(w, seq, R_OK, r[k]);
+        seq = seq + 1 === SEQ_WRAP ? 0 : seq + 1;
       }
-      if (job._jstate === JOB_DONE) {
-        // Its future was settled early (cancelled or timed out); the worker is free of it now.
-        if (--w.abandoned === 0) {
-          if (w.graceTimer !== undefined) clearTimeout(w.graceTimer);
-          w.graceTimer = undefined;
-          w.draining = false;
-        }
-        continue;
+      i = end;
+    }
+    if (x !== null) {
+      for (let i = 0; i < x.length; i += 3) {
+        this._settle(w, x[i] as number, x[i + 1] as number, x[i + 2]);
       }
-      this._finish(job);
-      const status = r[i + 1] as number;
-      const value = r[i + 2];
-      if (status === R_OK) job.setResult(value);
-      else if (status === R_CANCELLED) job._cancelFuture(job._cancelMessage);
-      else job.setException(deserializeError(value as SerializedError));
     }
     this._afterProgress(w);
+  }
+
+  /** @internal One job's answer. */
+  _settle(w: PoolWorker, seq: number, status: number, value: unknown): void {
+    const slot = seq & (RING - 1);
+    const job = w.jobs[slot];
+    if (job === undefined || job._seq !== seq) return;
+    w.jobs[slot] = undefined;
+    w.inflight--;
+    if (job._timer !== undefined) {
+      clearTimeout(job._timer);
+      job._timer = undefined;
+    }
+    if (job._jstate === JOB_DONE) {
+      // Its future was settled early (cancelled or timed out); the worker is free of it now.
+      if (--w.abandoned === 0) {
+        if (w.graceTimer !== undefined) clearTimeout(w.graceTimer);
+        w.graceTimer = undefined;
+        w.draining = false;
+      }
+      return;
+    }
+    this._finish(job);
+    if (status === R_OK) job.setResult(value);
+    else if (status === R_CANCELLED) job._cancelFuture(job._cancelMessage);
+    else job.setException(deserializeError(value as SerializedError));
   }
 
   /** @internal After replies or a death: dispatch more, idle, reap, drain. */

@@ -3,6 +3,7 @@
 
 import type { FnDef, FromWorker, ToWorker } from "./protocol.ts";
 import {
+  J_CHUNK,
   M_CANCEL,
   M_INIT,
   M_JOBS,
@@ -76,20 +77,16 @@ export class PoolWorker {
    */
   send(owner: WorkerOwner, batch: JobFuture<unknown>[], defsById: (id: number) => FnDef): void {
     let defs: FnDef[] | null = null;
-    const flat = new Array<unknown>(batch.length * 4);
+    const flat: unknown[] = [];
     let xfer: Transferable[] | null = null;
     const startSeq = this.seq;
-    for (let i = 0, k = 0; i < batch.length; i++, k += 4) {
+    for (let i = 0; i < batch.length; i++) {
       const job = batch[i];
       if (!this.defined.has(job._fnId)) {
         this.defined.add(job._fnId);
         (defs ??= []).push(defsById(job._fnId));
       }
-      const seq = this._claim(job);
-      flat[k] = seq;
-      flat[k + 1] = job._fnId;
-      flat[k + 2] = job._args;
-      flat[k + 3] = job._flags;
+      pushJob(flat, this._claim(job), job);
       if (job._xfer !== null) (xfer ??= []).push(...job._xfer);
     }
     const msg: ToWorker = { t: M_JOBS, defs, jobs: flat };
@@ -149,11 +146,10 @@ export class PoolWorker {
     if (defs !== null) this.worker.postMessage({ t: M_JOBS, defs, jobs: [] } as ToWorker);
     for (const job of batch) {
       const seq = this._claim(job);
+      const jobs: unknown[] = [];
+      pushJob(jobs, seq, job);
       try {
-        this.worker.postMessage(
-          { t: M_JOBS, defs: null, jobs: [seq, job._fnId, job._args, job._flags] } as ToWorker,
-          job._xfer ?? [],
-        );
+        this.worker.postMessage({ t: M_JOBS, defs: null, jobs } as ToWorker, job._xfer ?? []);
       } catch (e) {
         Atomics.store(this.slots, seq & (RING - 1), -1);
         this.release(job);
@@ -186,4 +182,15 @@ export class PoolWorker {
     this.idleTimer = this.graceTimer = undefined;
     this.worker.terminate();
   }
+}
+
+function pushJob(flat: unknown[], seq: number, job: JobFuture<unknown>): void {
+  const args = job._args;
+  if (job._flags & J_CHUNK) {
+    flat.push(seq, job._fnId, job._flags, 1, args);
+    return;
+  }
+  const n = args.length;
+  flat.push(seq, job._fnId, job._flags, n);
+  for (let k = 0; k < n; k++) flat.push(args[k]);
 }

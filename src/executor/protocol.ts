@@ -65,7 +65,10 @@ export type ToWorker =
     t: typeof M_JOBS;
     /** Functions this worker has not seen yet, used by the jobs below. */
     defs: FnDef[] | null;
-    /** Flat: seq, fnId, args, flags, seq, fnId, args, flags, … */
+    /**
+     * Flat, no array per job: seq, fnId, flags, argc, arg 1 … arg argc, then
+     * the next job. A chunk job has one argument: its items.
+     */
     jobs: unknown[];
   }
   | { t: typeof M_CANCEL; seqs: number[] };
@@ -83,8 +86,14 @@ export type FromWorker =
   | { t: typeof M_INIT_FAILED; error: SerializedError }
   | {
     t: typeof M_DONE;
-    /** Flat: seq, status, value, seq, status, value, … */
+    /**
+     * Results of jobs that succeeded, in runs of consecutive sequence
+     * numbers: first seq, count, value 1 … value count, then the next run.
+     * A batch that ran in order is one run: one value per job on the wire.
+     */
     r: unknown[];
+    /** The rest, flat: seq, status (R_ERROR, R_CANCELLED), value, … or null. */
+    x: unknown[] | null;
     /** Synchronous run time of the jobs started since the last reply (ms). */
     busy: number;
     /** How many jobs `busy` covers. */

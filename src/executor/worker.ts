@@ -29,6 +29,7 @@ import {
   S_QUEUED,
   S_RUNNING,
   S_STOP,
+  SEQ_WRAP,
   type ToWorker,
 } from "./protocol.ts";
 import { type SerializedError, serializeError } from "./remote_error.ts";
@@ -62,6 +63,10 @@ let slots: Int32Array = new Int32Array(RING);
 // work has passed, so a long job's result is not held back by the next one.
 const FLUSH_MS = 1;
 let out: unknown[] = [];
+/** Index in `out` of the current run's count, and the seq that would extend it. */
+let runCount = 0;
+let runNext = -1;
+let outX: unknown[] | null = null;
 let outTransfer: Transferable[] = [];
 let busy = 0;
 let started = 0;
@@ -195,9 +200,13 @@ function define(def: FnDef): void {
 function runJobs(jobs: unknown[], from: number): void {
   let mark = performance.now();
   let batchStart = mark;
-  for (let i = from; i < jobs.length; i += 4) {
+  for (let i = from, next = from; i < jobs.length; i = next) {
     const seq = jobs[i] as number;
     const entry = fns.get(jobs[i + 1] as number)!;
+    const flags = jobs[i + 2] as number;
+    const argc = jobs[i + 3] as number;
+    const a = i + 4;
+    next = a + argc;
     if (entry instanceof Promise) {
       // The module is still loading: continue this batch, then the inbox, once it has.
       paused = true;
@@ -212,7 +221,6 @@ function runJobs(jobs: unknown[], from: number): void {
     const slot = seq & (RING - 1);
     // Cancelled while it waited here: the pool already settled its future.
     if (Atomics.compareExchange(slots, slot, base + S_QUEUED, base + S_RUNNING) !== base) continue;
-    const flags = jobs[i + 3] as number;
     if (flags & J_REPORT_START) post({ t: M_STARTED, seq });
     if ("error" in entry) {
       reply(seq, R_ERROR, entry.error);
@@ -220,12 +228,15 @@ function runJobs(jobs: unknown[], from: number): void {
     }
     const ctx = new JobContext(slots, slot, base + S_STOP);
     const prev = enterJob(ctx);
+    const fn = entry.fn;
     let r: unknown;
     let failed = false;
     try {
-      r = flags & J_CHUNK
-        ? runChunk(entry, ctx, jobs[i + 2] as unknown[])
-        : entry.fn.apply(ctx, jobs[i + 2] as unknown[]);
+      if (flags & J_CHUNK) r = runChunk(entry, ctx, jobs[a] as unknown[]);
+      else if (argc === 1) r = fn.call(ctx, jobs[a]);
+      else if (argc === 0) r = fn.call(ctx);
+      else if (argc === 2) r = fn.call(ctx, jobs[a], jobs[a + 1]);
+      else r = fn.apply(ctx, jobs.slice(a, next));
     } catch (e) {
       failed = true;
       r = e;
@@ -348,8 +359,19 @@ function isCancellation(e: unknown, ctx: JobContext): boolean {
 // ---- replies ------------------------------------------------------------------
 
 function reply(seq: number, status: number, value: unknown): void {
-  out.push(seq, status, value);
-  if (status === R_OK && typeof value === "object" && value !== null) {
+  if (status !== R_OK) {
+    (outX ??= []).push(seq, status, value);
+    return;
+  }
+  if (seq === runNext && out.length > 0) {
+    out.push(value);
+    out[runCount] = (out[runCount] as number) + 1;
+  } else {
+    out.push(seq, 1, value);
+    runCount = out.length - 2;
+  }
+  runNext = seq + 1 === SEQ_WRAP ? 0 : seq + 1;
+  if (typeof value === "object" && value !== null) {
     const list = takeTransfer(value);
     if (list !== undefined) outTransfer.push(...list);
     else if ("r" in value && Array.isArray((value as ChunkResult).r)) {
@@ -371,11 +393,13 @@ function queueFlush(): void {
 }
 
 function flush(): void {
-  if (out.length === 0) return;
+  if (out.length === 0 && outX === null) return;
   const r = out;
+  const x = outX;
   const xfer = outTransfer;
-  const msg: FromWorker = { t: M_DONE, r, busy, n: started };
+  const msg: FromWorker = { t: M_DONE, r, x, busy, n: started };
   out = [];
+  outX = null;
   outTransfer = [];
   busy = 0;
   started = 0;
@@ -383,17 +407,28 @@ function flush(): void {
     post(msg, xfer);
   } catch {
     // One result does not clone: send them one by one so only its job fails.
-    for (let i = 0; i < r.length; i += 3) {
-      const one: FromWorker = { t: M_DONE, r: [r[i], r[i + 1], r[i + 2]], busy: 0, n: 0 };
+    const one = (seq: number, status: number, value: unknown) => {
+      const m: FromWorker = status === R_OK
+        ? { t: M_DONE, r: [seq, 1, value], x: null, busy: 0, n: 0 }
+        : { t: M_DONE, r: [], x: [seq, status, value], busy: 0, n: 0 };
       try {
-        post(one, xfer.filter((x) => holds(r[i + 2], x)));
+        post(m, xfer.filter((t) => holds(value, t)));
       } catch (e) {
         const err = serializeError(e);
         err.message = `the job's result could not be sent back to the pool: ${err.message}`;
-        post({ t: M_DONE, r: [r[i], R_ERROR, err], busy: 0, n: 0 });
+        post({ t: M_DONE, r: [], x: [seq, R_ERROR, err], busy: 0, n: 0 });
       }
+    };
+    for (let i = 0; i < r.length;) {
+      const first = r[i] as number;
+      const count = r[i + 1] as number;
+      for (let k = 0; k < count; k++) one((first + k) % SEQ_WRAP, R_OK, r[i + 2 + k]);
+      i += 2 + count;
     }
-    if (msg.t === M_DONE && msg.n > 0) post({ t: M_DONE, r: [], busy: msg.busy, n: msg.n });
+    if (x !== null) {
+      for (let i = 0; i < x.length; i += 3) one(x[i] as number, x[i + 1] as number, x[i + 2]);
+    }
+    if (msg.n > 0) post({ t: M_DONE, r: [], x: null, busy: msg.busy, n: msg.n });
   }
 }
 
