@@ -24,3 +24,36 @@ export function vrun<T>(
 ): Promise<T> {
   return run(main, { core: CORE, clock: "virtual", ...options });
 }
+
+import { assert } from "../deps.ts";
+import { EventLoop } from "../src/loop.ts";
+import type { Future } from "../src/future.ts";
+
+/** A loop on the core under test with the virtual clock (real clock if asked). */
+export function newLoop(clock: "virtual" | "real" = "virtual"): EventLoop {
+  return new EventLoop({ core: CORE, clock });
+}
+
+/** Runs `fn` with a fresh virtual-clock loop and closes the loop afterwards. */
+export async function withLoop(fn: (loop: EventLoop) => void | Promise<void>): Promise<void> {
+  const loop = newLoop();
+  try {
+    await fn(loop);
+  } finally {
+    loop.close();
+  }
+}
+
+/** Awaits `body()` and returns the error it throws, asserting its class; fails if nothing is thrown. */
+export function* expectError<E>(
+  cls: new (...args: never[]) => E,
+  body: () => Coroutine<unknown> | Future<unknown>,
+): Coroutine<E> {
+  try {
+    yield* body();
+  } catch (e) {
+    assert.ok(e instanceof cls, `expected ${cls.name}, got ${e}`);
+    return e;
+  }
+  throw new assert.AssertionError({ message: `${cls.name} not raised` });
+}

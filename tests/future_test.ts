@@ -6,7 +6,7 @@ import {
   ContextVar,
   copyContext,
   createTask,
-  EventLoop,
+  type EventLoop,
   type ExceptionContext,
   fromPromise,
   Future,
@@ -15,21 +15,7 @@ import {
   RuntimeError,
   sleep,
 } from "../mod.ts";
-import { CORE, vrun } from "./_util.ts";
-
-function newLoop(): EventLoop {
-  return new EventLoop({ core: CORE, clock: "virtual" });
-}
-
-/** Runs `fn` with a fresh loop and closes the loop afterwards. */
-async function withLoop(fn: (loop: EventLoop) => void | Promise<void>): Promise<void> {
-  const loop = newLoop();
-  try {
-    await fn(loop);
-  } finally {
-    loop.close();
-  }
-}
+import { newLoop, vrun, withLoop } from "./_util.ts";
 
 // ---- state ------------------------------------------------------------------
 

@@ -14,11 +14,7 @@ import {
   sleep,
   ValueError,
 } from "../mod.ts";
-import { CORE } from "./_util.ts";
-
-function newLoop(clock: "virtual" | "real" = "virtual"): EventLoop {
-  return new EventLoop({ core: CORE, clock });
-}
+import { CORE, newLoop } from "./_util.ts";
 
 /** Runs the loop until `stop()` is called by a callback, then closes it. */
 async function runLoop(loop: EventLoop): Promise<void> {

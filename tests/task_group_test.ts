@@ -22,7 +22,7 @@ import {
   timeout,
   TimeoutError,
 } from "../mod.ts";
-import { vrun } from "./_util.ts";
+import { expectError, vrun } from "./_util.ts";
 
 class MyExc extends Error {}
 class ZeroDivisionError extends Error {}
@@ -32,19 +32,6 @@ type ErrorClass = new (...args: any[]) => unknown;
 
 function errorTypes(eg: ExceptionGroup): Set<unknown> {
   return new Set(eg.exceptions.map((e) => (e as object).constructor));
-}
-
-function* expectError<E>(
-  cls: new (...args: never[]) => E,
-  body: () => Coroutine<unknown> | Task<unknown>,
-): Coroutine<E> {
-  try {
-    yield* body();
-  } catch (e) {
-    assert.ok(e instanceof cls, `expected ${cls.name}, got ${e}`);
-    return e;
-  }
-  throw new assert.AssertionError({ message: `${cls.name} not raised` });
 }
 
 /** `except* cls:` — swallows an ExceptionGroup made only of `cls`. */

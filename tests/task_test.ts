@@ -10,7 +10,6 @@ import {
   createTask,
   currentTask,
   ensureFuture,
-  EventLoop,
   type ExceptionContext,
   Future,
   getRunningLoop,
@@ -19,21 +18,7 @@ import {
   Task,
   ValueError,
 } from "../mod.ts";
-import { CORE, vrun } from "./_util.ts";
-
-function newLoop(): EventLoop {
-  return new EventLoop({ core: CORE, clock: "virtual" });
-}
-
-/** Runs `fn` with a fresh loop and closes the loop afterwards. */
-async function withLoop(fn: (loop: EventLoop) => void | Promise<void>): Promise<void> {
-  const loop = newLoop();
-  try {
-    await fn(loop);
-  } finally {
-    loop.close();
-  }
-}
+import { newLoop, vrun, withLoop } from "./_util.ts";
 
 /** A coroutine that returns `value` without suspending. */
 function* returns<T>(value: T): Coroutine<T> {

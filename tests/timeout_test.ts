@@ -10,7 +10,6 @@ import {
   currentTask,
   EventLoop,
   ExceptionGroup,
-  type Future,
   getRunningLoop,
   run,
   RuntimeError,
@@ -22,21 +21,7 @@ import {
   TimeoutError,
   ValueError,
 } from "../mod.ts";
-import { CORE, vrun } from "./_util.ts";
-
-function* expectError<E extends Error>(
-  // deno-lint-ignore no-explicit-any
-  cls: new (...args: any[]) => E,
-  body: () => Coroutine<unknown> | Future<unknown>,
-): Coroutine<E> {
-  try {
-    yield* body();
-  } catch (e) {
-    assert.ok(e instanceof cls, `expected ${cls.name}, got ${e}`);
-    return e;
-  }
-  throw new assert.AssertionError({ message: `${cls.name} not raised` });
-}
+import { CORE, expectError, vrun } from "./_util.ts";
 
 /**
  * Python's `with self.assertRaises(cls):` — passes if `body` throws `cls`,

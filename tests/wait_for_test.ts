@@ -5,7 +5,6 @@ import {
   type Coroutine,
   createTask,
   EventLoop,
-  type Future,
   getRunningLoop,
   shield,
   sleep,
@@ -14,24 +13,10 @@ import {
   wait,
   waitFor,
 } from "../mod.ts";
-import { CORE, vrun } from "./_util.ts";
+import { CORE, expectError, vrun } from "./_util.ts";
 
 // A timeout that passes `> 0` but costs nothing.
 const EPSILON = 0.1;
-
-function* expectError<E extends Error>(
-  // deno-lint-ignore no-explicit-any
-  cls: new (...args: any[]) => E,
-  body: () => Coroutine<unknown> | Future<unknown>,
-): Coroutine<E> {
-  try {
-    yield* body();
-  } catch (e) {
-    assert.ok(e instanceof cls, `expected ${cls.name}, got ${e}`);
-    return e;
-  }
-  throw new assert.AssertionError({ message: `${cls.name} not raised` });
-}
 
 /** Runs for TASK_TIMEOUT ms of loop time, ignoring cancel requests. */
 class SlowTask {

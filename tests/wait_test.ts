@@ -3,33 +3,17 @@ import { assert } from "../deps.ts";
 import {
   ALL_COMPLETED,
   CancelledError,
-  type Coroutine,
   createTask,
   EventLoop,
   FIRST_COMPLETED,
   FIRST_EXCEPTION,
-  type Future,
   getRunningLoop,
   sleep,
   type Task,
   ValueError,
   wait,
 } from "../mod.ts";
-import { CORE, vrun } from "./_util.ts";
-
-function* expectError<E extends Error>(
-  // deno-lint-ignore no-explicit-any
-  cls: new (...args: any[]) => E,
-  body: () => Coroutine<unknown> | Future<unknown>,
-): Coroutine<E> {
-  try {
-    yield* body();
-  } catch (e) {
-    assert.ok(e instanceof cls, `expected ${cls.name}, got ${e}`);
-    return e;
-  }
-  throw new assert.AssertionError({ message: `${cls.name} not raised` });
-}
+import { CORE, expectError, vrun } from "./_util.ts";
 
 function setOf<T>(...xs: T[]): Set<T> {
   return new Set(xs);
