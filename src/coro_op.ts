@@ -15,20 +15,35 @@
 import { RuntimeError } from "./errors.ts";
 import { FINISHED, type Future, PENDING } from "./future.ts";
 
-const START = 0;
-const SUSPENDED = 1;
-const CLOSED = 2;
+/** @internal Not started. */
+export const START = 0;
+/** @internal Waiting on `_fut`. */
+export const SUSPENDED = 1;
+/** @internal Finished, by returning or throwing. */
+export const CLOSED = 2;
 
-/** @internal */
+/**
+ * @internal Subclasses must call `this._init()` first thing in their
+ * constructor: field initializers here would make every allocation go
+ * through a second constructor, which measured ~3x slower per operation.
+ */
 export abstract class CoroOp<R> {
   /** Iterator-result view of this object: `yield*` reads these two. */
-  done = false;
+  declare done: boolean;
   /** The future being waited on while suspended, the result once done. */
-  value: unknown = undefined;
+  declare value: unknown;
   /** @internal */
-  _fut: Future<unknown> | null = null;
+  declare _fut: Future<unknown> | null;
   /** @internal */
-  _phase = START;
+  declare _phase: number;
+
+  /** @internal */
+  _init(): void {
+    this.done = false;
+    this.value = undefined;
+    this._fut = null;
+    this._phase = START;
+  }
 
   /**
    * Runs the operation: at the start (`woken` null) and again after the

@@ -184,10 +184,11 @@ export class Lock extends LoopBound {
 
 /** `Lock.acquire()` as a hand-written coroutine: no generator per call. */
 class LockAcquire extends CoroOp<true> {
-  _lock: Lock;
+  declare _lock: Lock;
 
   constructor(lock: Lock) {
     super();
+    this._init();
     this._lock = lock;
   }
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { CoroOp } from "./coro_op.ts";
+import { CLOSED, CoroOp, START } from "./coro_op.ts";
 import { Deque } from "./deque.ts";
 import { QueueEmpty, QueueFull, QueueShutDown, ValueError } from "./errors.ts";
 import { Event } from "./event.ts";
@@ -409,11 +409,24 @@ export class Queue<T = unknown> extends LoopBound {
 
 /** `Queue.get()` as a hand-written coroutine: one small object per call. */
 class QueueGet<T> extends CoroOp<T> {
-  _q: Queue<T>;
+  declare _q: Queue<T>;
 
   constructor(q: Queue<T>) {
     super();
+    this._init();
     this._q = q;
+  }
+
+  override next(): this {
+    // The common case, an item is there: skip the generic machinery.
+    const q = this._q;
+    if (this._phase === START && q._qsize() > 0) {
+      this._phase = CLOSED;
+      this.done = true;
+      this.value = q.getNowait();
+      return this;
+    }
+    return super.next();
   }
 
   _run(): void {
@@ -439,13 +452,29 @@ class QueueGet<T> extends CoroOp<T> {
 
 /** `Queue.put()` as a hand-written coroutine: one small object per call. */
 class QueuePut<T> extends CoroOp<void> {
-  _q: Queue<T>;
-  _item: T | undefined;
+  declare _q: Queue<T>;
+  declare _item: T | undefined;
 
   constructor(q: Queue<T>, item: T) {
     super();
+    this._init();
     this._q = q;
     this._item = item;
+  }
+
+  override next(): this {
+    // The common case, there is room: skip the generic machinery.
+    const q = this._q;
+    if (this._phase === START && !q._isShutdown && !q.full()) {
+      const item = this._item as T;
+      this._item = undefined;
+      this._phase = CLOSED;
+      this.done = true;
+      this.value = undefined;
+      q.putNowait(item);
+      return this;
+    }
+    return super.next();
   }
 
   _run(): void {
