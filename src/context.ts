@@ -17,7 +17,8 @@ import { describe } from "./util.ts";
 export type ContextData = Map<ContextVar<unknown>, unknown>;
 type Data = ContextData;
 
-const MISSING: unique symbol = Symbol("MISSING");
+// A ContextVar without a default.
+const NO_DEFAULT: unique symbol = Symbol("NO_DEFAULT");
 
 function checkVar(v: unknown, what: string): void {
   if (!(v instanceof ContextVar)) {
@@ -319,7 +320,7 @@ export function copyContext(): Context {
  */
 export class Token<T> implements Disposable {
   /** Marks "the variable had no value" in {@linkcode Token.oldValue}. */
-  static readonly MISSING: typeof MISSING = MISSING;
+  static readonly MISSING: unique symbol = Symbol("Token.MISSING");
   /** @internal */
   _used = false;
   /** @internal */
@@ -327,10 +328,10 @@ export class Token<T> implements Disposable {
   /** @internal */
   readonly _epoch: number;
   readonly #var: ContextVar<T>;
-  readonly #oldValue: T | typeof MISSING;
+  readonly #oldValue: T | typeof Token.MISSING;
 
   /** @internal Tokens come from `ContextVar.set`. */
-  constructor(ctx: Context, v: ContextVar<T>, oldValue: T | typeof MISSING) {
+  constructor(ctx: Context, v: ContextVar<T>, oldValue: T | typeof Token.MISSING) {
     this._ctx = ctx;
     this._epoch = ctx._epoch;
     this.#var = v;
@@ -361,7 +362,7 @@ export class Token<T> implements Disposable {
    * console.log(v.set(1).oldValue === Token.MISSING); // true
    * ```
    */
-  get oldValue(): T | typeof MISSING {
+  get oldValue(): T | typeof Token.MISSING {
     return this.#oldValue;
   }
 
@@ -422,7 +423,7 @@ export class Token<T> implements Disposable {
  */
 export class ContextVar<T> {
   readonly #name: string;
-  readonly #default: T | typeof MISSING;
+  readonly #default: T | typeof NO_DEFAULT;
 
   /**
    * Creates a variable; `options.default` is what `get()` returns when the
@@ -433,7 +434,9 @@ export class ContextVar<T> {
       throw new TypeError(`ContextVar name must be a string, got ${describe(name)}`);
     }
     this.#name = name;
-    this.#default = options !== undefined && "default" in options ? options.default as T : MISSING;
+    this.#default = options !== undefined && "default" in options
+      ? options.default as T
+      : NO_DEFAULT;
   }
 
   /**
@@ -465,7 +468,7 @@ export class ContextVar<T> {
     const x = data.get(this);
     if (x !== undefined || data.has(this)) return x as T;
     if (arguments.length > 0) return dflt as T;
-    if (this.#default !== MISSING) return this.#default;
+    if (this.#default !== NO_DEFAULT) return this.#default;
     throw new RuntimeError(
       `ContextVar ${this.#name} has no value and no default (LookupError): set it, or pass a default`,
     );
@@ -487,7 +490,7 @@ export class ContextVar<T> {
     const ctx = current;
     let data = ctx._data;
     const x = data.get(this);
-    const old = x !== undefined || data.has(this) ? x as T : MISSING;
+    const old = x !== undefined || data.has(this) ? x as T : Token.MISSING;
     if (ctx._shared) {
       data = new Map(data);
       ctx._data = data;
@@ -534,7 +537,7 @@ export class ContextVar<T> {
       ctx._data = data;
       ctx._shared = false;
     }
-    if (token.oldValue === MISSING) data.delete(this);
+    if (token.oldValue === Token.MISSING) data.delete(this);
     else data.set(this, token.oldValue);
     token._used = true;
   }
@@ -549,7 +552,7 @@ export class ContextVar<T> {
    * ```
    */
   toString(): string {
-    const d = this.#default === MISSING ? "" : ` default=${describeDefault(this.#default)}`;
+    const d = this.#default === NO_DEFAULT ? "" : ` default=${describeDefault(this.#default)}`;
     return `<ContextVar name=${JSON.stringify(this.#name)}${d}>`;
   }
 
