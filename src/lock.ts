@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { CoroOp } from "./coro_op.ts";
+import { CLOSED, CoroOp, START } from "./coro_op.ts";
 import { Deque } from "./deque.ts";
 import { RuntimeError } from "./errors.ts";
 import { type Future, PENDING } from "./future.ts";
@@ -190,6 +190,19 @@ class LockAcquire extends CoroOp<true> {
     super();
     this._init();
     this._lock = lock;
+  }
+
+  override next(): this {
+    // Uncontended: take it without the generic machinery.
+    const lock = this._lock;
+    if (this._phase === START && !lock._locked && (lock._waiters?._size ?? 0) === 0) {
+      lock._locked = true;
+      this._phase = CLOSED;
+      this.done = true;
+      this.value = true;
+      return this;
+    }
+    return super.next();
   }
 
   _run(woken: Future<unknown> | null): void {
