@@ -1,7 +1,17 @@
 /**
- * Scoped use of lock-like primitives: `yield* x.with(body)` and
- * `using g = yield* x.guard()`, shared by `Lock`, `Condition`, `Semaphore`
- * and `BoundedSemaphore`.
+ * Scoped use of lock-like primitives, shared by `Lock`, `Condition`,
+ * `Semaphore` and `BoundedSemaphore` (Python's `async with lock:`):
+ *
+ * - `yield* x.with(function* () { … })` acquires, runs the body, and releases
+ *   when the body returns, throws, or its task is cancelled; it evaluates to
+ *   the body's result.
+ * - `using held = yield* x.guard();` inside a block of a `function*`
+ *   acquires now and releases when the block is left: by falling off its
+ *   end, `return`, an exception, or the `CancelledError` a cancelled task
+ *   receives at any `yield*` in the block. Put the declaration in the
+ *   smallest block that needs the hold; `held.release()` ends it early.
+ *   Always `yield*` the guard: `using g = x.guard()` (no `yield*`) is a
+ *   coroutine object, not a held lock, and TypeScript rejects it.
  *
  * @module
  */
@@ -15,7 +25,20 @@ export interface Acquirable {
   release(): void;
 }
 
-/** A coroutine, or a zero-argument function returning one, run under a held primitive. */
+/**
+ * What `with()` runs: a coroutine, or a coroutine function (called after the
+ * primitive is acquired, with `A` as arguments: `Barrier.with` passes the
+ * index).
+ *
+ * @example
+ * ```ts
+ * import { Lock, run, type ScopedBody } from "@aio/aio";
+ * const body: ScopedBody<number> = function* () {
+ *   return 42;
+ * };
+ * console.log(await run(() => new Lock().with(body))); // 42
+ * ```
+ */
 export type ScopedBody<R, A extends unknown[] = []> = Coroutine<R> | ((...args: A) => Coroutine<R>);
 
 /**

@@ -525,7 +525,20 @@ export class LifoQueue<T = unknown> extends Queue<T> {
   }
 }
 
-/** How a {@linkcode PriorityQueue} orders items: negative means `a` comes first. */
+/**
+ * How a {@linkcode PriorityQueue} orders items: negative means `a` comes
+ * first, positive `b`, zero a tie (ties come out in insertion order).
+ *
+ * @example
+ * ```ts
+ * import { type Compare, PriorityQueue } from "@aio/aio";
+ * const latestFirst: Compare<Date> = (a, b) => b.getTime() - a.getTime();
+ * const q = new PriorityQueue<Date>(0, latestFirst);
+ * q.putNowait(new Date(2020, 0, 1));
+ * q.putNowait(new Date(2024, 0, 1));
+ * console.log(q.getNowait().getFullYear()); // 2024
+ * ```
+ */
 export type Compare<T> = (a: T, b: T) => number;
 
 // Kinds the default order ranks when values of different kinds meet.
