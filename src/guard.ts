@@ -10,12 +10,13 @@
  *   end, `return`, an exception, or the `CancelledError` a cancelled task
  *   receives at any `yield*` in the block. Put the declaration in the
  *   smallest block that needs the hold; `held.release()` ends it early.
- *   Always `yield*` the guard: `using g = x.guard()` (no `yield*`) is a
- *   coroutine object, not a held lock, and TypeScript rejects it.
+ *   Always `yield*` the guard: `using g = x.guard()` (no `yield*`) would
+ *   be a coroutine, not a held lock; it throws a `TypeError` at that line.
  *
  * @module
  */
 import { RuntimeError } from "./errors.ts";
+import type { Future } from "./future.ts";
 import type { Coroutine } from "./task.ts";
 import { describe, isCoroutine } from "./util.ts";
 
@@ -170,8 +171,48 @@ export function* withHeld<R>(prim: Acquirable, body: ScopedBody<R>, what: string
   }
 }
 
-/** @internal `acquire()`, then a guard that releases. */
-export function* guardOf(prim: Acquirable): Coroutine<Guard> {
+function* acquireGuard(prim: Acquirable): Coroutine<Guard> {
   yield* prim.acquire();
   return new Guard(prim);
+}
+
+/**
+ * The coroutine `guard()` returns. Generators are disposable (disposing one
+ * closes it), so `using g = lock.guard()` without `yield*` would type-check
+ * and silently hold nothing: reading `[Symbol.dispose]` here throws instead,
+ * at the `using` line.
+ */
+class GuardCoroutine {
+  #inner: Coroutine<Guard>;
+
+  constructor(inner: Coroutine<Guard>) {
+    this.#inner = inner;
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  next(value?: unknown): IteratorResult<Future<unknown> | undefined, Guard> {
+    return this.#inner.next(value);
+  }
+
+  throw(e: unknown): IteratorResult<Future<unknown> | undefined, Guard> {
+    return this.#inner.throw(e);
+  }
+
+  return(value: Guard): IteratorResult<Future<unknown> | undefined, Guard> {
+    return this.#inner.return(value);
+  }
+
+  get [Symbol.dispose](): never {
+    throw new TypeError(
+      "guard() returns a coroutine, not a held guard: write `using g = yield* x.guard();`",
+    );
+  }
+}
+
+/** @internal `acquire()`, then a guard that releases. */
+export function guardOf(prim: Acquirable): Coroutine<Guard> {
+  return new GuardCoroutine(acquireGuard(prim)) as unknown as Coroutine<Guard>;
 }

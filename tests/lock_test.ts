@@ -398,6 +398,19 @@ Deno.test("guard(): release() once, then dispose is a no-op; a second release() 
     lock.release();
   }));
 
+Deno.test("guard(): `using` without yield* throws at once instead of holding nothing", () =>
+  vrun(function* () {
+    const lock = new Lock();
+    assert.throws(() => {
+      using _g = lock.guard();
+    }, /yield\* x\.guard\(\)/);
+    assert.equal(lock.locked(), false);
+    // The coroutine itself still works as one.
+    const g = yield* lock.guard();
+    assert.ok(lock.locked());
+    g.release();
+  }));
+
 Deno.test("a lock is bound to the first loop that waits on it", async () => {
   const lock = new Lock();
   await vrun(function* () {
