@@ -30,6 +30,7 @@ export {
   CancelledError,
   ExceptionGroup,
   InvalidStateError,
+  LookupError,
   QueueEmpty,
   QueueFull,
   QueueShutDown,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { RuntimeError, ValueError } from "./errors.ts";
+import { LookupError, RuntimeError, ValueError } from "./errors.ts";
 import { describe } from "./util.ts";
 
 // Copy on write: copying a context or capturing its variables for a callback
@@ -454,7 +454,7 @@ export class ContextVar<T> {
 
   /**
    * The value in the current context; else `dflt` if given; else the
-   * variable's default; else a `RuntimeError` (Python's `LookupError`).
+   * variable's default; else a `LookupError`.
    *
    * @example
    * ```ts
@@ -469,8 +469,8 @@ export class ContextVar<T> {
     if (x !== undefined || data.has(this)) return x as T;
     if (arguments.length > 0) return dflt as T;
     if (this.#default !== NO_DEFAULT) return this.#default;
-    throw new RuntimeError(
-      `ContextVar ${this.#name} has no value and no default (LookupError): set it, or pass a default`,
+    throw new LookupError(
+      `ContextVar ${this.#name} has no value and no default: set it, or pass a default`,
     );
   }
 

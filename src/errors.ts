@@ -110,6 +110,28 @@ export class ValueError extends Error {
 }
 
 /**
+ * A lookup found nothing: `ContextVar.get()` on a variable with no value and
+ * no default (Python's `LookupError`).
+ *
+ * @example
+ * ```ts
+ * import { ContextVar, LookupError } from "@aio/aio";
+ * try {
+ *   new ContextVar("unset").get();
+ * } catch (e) {
+ *   console.log(e instanceof LookupError); // true
+ * }
+ * ```
+ */
+export class LookupError extends Error {
+  /** Creates the error. */
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "LookupError";
+  }
+}
+
+/**
  * `getNowait()` on an empty queue.
  *
  * @example

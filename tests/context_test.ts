@@ -12,6 +12,7 @@ import {
   createTask,
   gather,
   getRunningLoop,
+  LookupError,
   RuntimeError,
   sleep,
   Token,
@@ -155,7 +156,7 @@ Deno.test(
   "test_context::test_context_getset_1",
   isolated(() => {
     const c = new ContextVar<unknown>("c");
-    assert.throws(() => c.get(), RuntimeError); // LookupError in Python
+    assert.throws(() => c.get(), LookupError);
     assert.equal(c.get(undefined), undefined);
 
     const t0 = c.set(42);
@@ -430,7 +431,7 @@ Deno.test("1,000 concurrent tasks keep independent values", () =>
     const results = yield* gather(tasks);
     assert.equal(mismatches, 0);
     assert.deepEqual(results, Array.from({ length: 1000 }, (_, i) => i));
-    assert.throws(() => id.get(), RuntimeError, "the parent never saw a value");
+    assert.throws(() => id.get(), LookupError, "the parent never saw a value");
     assert.equal(other.get(), "-");
   }));
 
