@@ -247,7 +247,9 @@ function goalsTable(): string {
       continue;
     }
     const r = other.ns / ref.ns;
-    const measured = r >= 1 ? `${fmtRatio(r)} faster` : `${fmtRatio(1 / r)} slower`;
+    // Three digits, so 19.6× is not printed as a missed "20×".
+    const x = (v: number) => (v >= 100 ? v.toFixed(0) : v.toPrecision(3));
+    const measured = r >= 1 ? `${x(r)}× faster` : `${x(1 / r)}× slower`;
     lines.push(`${head} | ${measured} | ${r >= g.min ? "✅ met" : "❌ missed"} |`);
   }
   return lines.join("\n");
@@ -262,19 +264,19 @@ async function version(cmd: string[]): Promise<string> {
   }
 }
 
-/** The section as `deno fmt` would write it (aligned tables), so `deno task check` stays clean. */
-async function markdownFmt(md: string): Promise<string> {
+/** `text` as `deno fmt` would write it, so `deno task check` stays clean. */
+async function denoFmt(text: string, ext: "md" | "svg"): Promise<string> {
   const p = new Deno.Command(Deno.execPath(), {
-    args: ["fmt", "--ext", "md", "-"],
-    cwd: path("../.."),
+    args: ["fmt", "--ext", ext, "-"],
+    cwd: path("../.."), // the project's fmt options (line width)
     stdin: "piped",
     stdout: "piped",
   }).spawn();
   const w = p.stdin.getWriter();
-  await w.write(new TextEncoder().encode(md));
+  await w.write(new TextEncoder().encode(text));
   await w.close();
   const out = await p.output();
-  return out.success ? new TextDecoder().decode(out.stdout).trimEnd() : md;
+  return out.success ? new TextDecoder().decode(out.stdout) : text;
 }
 
 async function machine(): Promise<string> {
@@ -339,7 +341,7 @@ const section = [
   ...(failures.length ? ["- Failed runs: " + failures.join("; ")] : []),
   "<!-- compare:end -->",
 ].join("\n").replace(/\n{3,}/g, "\n\n");
-const formatted = await markdownFmt(section);
+const formatted = (await denoFmt(section, "md")).trimEnd();
 
 console.log(formatted);
 
@@ -376,7 +378,7 @@ if (ONLY) {
     ? old.slice(0, start) + formatted + old.slice(end + "<!-- compare:end -->".length)
     : (old ? old.trimEnd() + "\n\n" : "") + formatted + "\n";
   await Deno.writeTextFile(md, next);
-  await Deno.writeTextFile(`${dir}/results.svg`, svg);
+  await Deno.writeTextFile(`${dir}/results.svg`, await denoFmt(svg, "svg"));
   console.error(
     `wrote ${md} and ${dir}/results.svg in ${fmtDuration(performance.now() - started)}`,
   );
