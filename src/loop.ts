@@ -362,6 +362,8 @@ export class EventLoop {
   _stopping = false;
   /** @internal */
   _currentTask: Task<unknown> | null = null;
+  /** @internal Tasks created and not yet done. */
+  _liveTasks = 0;
   /** @internal */
   _exceptionHandler: ExceptionHandler | null = null;
   /** @internal Failed futures whose exception nobody has retrieved. */
@@ -919,6 +921,7 @@ export class EventLoop {
 
   /** @internal A new task takes an id for its whole life and is scheduled. */
   _adoptTask(task: Task<unknown>): number {
+    this._liveTasks++;
     const id = this._allocId(task);
     this._pushReady(id);
     return id;
@@ -926,6 +929,7 @@ export class EventLoop {
 
   /** @internal */
   _releaseTask(task: Task<unknown>): void {
+    this._liveTasks--;
     this._freeId(task._id);
   }
 
@@ -983,6 +987,9 @@ export class EventLoop {
   /** @internal */
   _pendingTasks(): Set<Task<unknown>> {
     const out = new Set<Task<unknown>>();
+    // The table can be large (every pending timer has a slot): skip the scan
+    // when no task is alive, as at the end of most runs.
+    if (this._liveTasks === 0) return out;
     for (const h of this._handles) {
       if (h instanceof Task && !h.done()) out.add(h);
     }
