@@ -14,6 +14,7 @@ function coreFromEnv(): CoreKind {
 export const CORE: CoreKind = coreFromEnv();
 
 import { run } from "../src/run.ts";
+import { sleep } from "../src/sleep.ts";
 import type { EventLoopOptions } from "../src/loop.ts";
 import type { Coroutine } from "../src/task.ts";
 
@@ -56,4 +57,17 @@ export function* expectError<E>(
     return e;
   }
   throw new assert.AssertionError({ message: `${cls.name} not raised` });
+}
+
+/** One turn of the loop for the calling task: `asyncio.sleep(0)`. */
+export const turn = (): Coroutine<undefined> => sleep(0);
+
+/** Awaits `aw` and returns what it throws, or `undefined` if it completes. */
+export function* caught(aw: Iterable<unknown>): Coroutine<unknown> {
+  try {
+    yield* aw as Coroutine<unknown>;
+  } catch (e) {
+    return e;
+  }
+  return undefined;
 }

@@ -13,9 +13,8 @@ import {
   ValueError,
   wait,
 } from "../mod.ts";
-import { vrun } from "./_util.ts";
+import { caught, turn, vrun } from "./_util.ts";
 
-const turn = () => sleep(0);
 const N = 5;
 
 function makeTasks<T>(n: number, coro: () => Coroutine<T>): Task<T>[] {
@@ -24,15 +23,6 @@ function makeTasks<T>(n: number, coro: () => Coroutine<T>): Task<T>[] {
 
 function* gatherTasks<T>(n: number, coro: () => Coroutine<T>): Coroutine<T[]> {
   return (yield* gather(makeTasks(n, coro))) as T[];
-}
-
-function* caught(aw: Coroutine<unknown> | { [Symbol.iterator](): Iterator<unknown> }) {
-  try {
-    yield* aw as Coroutine<unknown>;
-  } catch (e) {
-    return e;
-  }
-  return undefined;
 }
 
 Deno.test("test_locks::BarrierTests::test_barrier", () => {

@@ -15,18 +15,7 @@ import {
   ValueError,
   waitFor,
 } from "../mod.ts";
-import { vrun } from "./_util.ts";
-
-const turn = () => sleep(0);
-
-function* caught(aw: Coroutine<unknown> | { [Symbol.iterator](): Iterator<unknown> }) {
-  try {
-    yield* aw as Coroutine<unknown>;
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
+import { caught, turn, vrun } from "./_util.ts";
 
 /** c1..c3 of test_wait / test_notify: wait once, record `n`, maybe release. */
 function waiter(cond: Condition, result: number[], n: number, release: boolean) {

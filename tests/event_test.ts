@@ -10,9 +10,7 @@ import {
   getRunningLoop,
   sleep,
 } from "../mod.ts";
-import { vrun } from "./_util.ts";
-
-const turn = () => sleep(0);
+import { turn, vrun } from "./_util.ts";
 
 Deno.test("test_locks::EventTests::test_repr", () =>
   vrun(function* () {

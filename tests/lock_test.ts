@@ -12,10 +12,9 @@ import {
   RuntimeError,
   sleep,
 } from "../mod.ts";
-import { vrun } from "./_util.ts";
+import { turn, vrun } from "./_util.ts";
 
 /** One loop turn, like `await asyncio.sleep(0)`. */
-const turn = () => sleep(0);
 
 Deno.test("test_locks::test_repr", () =>
   vrun(function* () {

@@ -21,18 +21,7 @@ import {
   ValueError,
   waitFor,
 } from "../mod.ts";
-import { vrun } from "./_util.ts";
-
-const turn = () => sleep(0);
-
-function* caught(aw: Coroutine<unknown> | { [Symbol.iterator](): Iterator<unknown> }) {
-  try {
-    yield* aw as Coroutine<unknown>;
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
+import { caught, turn, vrun } from "./_util.ts";
 
 type QueueClass = new <T>(maxsize?: number) => Queue<T>;
 const CLASSES: [string, QueueClass][] = [

@@ -5,7 +5,6 @@ import { assert } from "../deps.ts";
 import {
   BoundedSemaphore,
   CancelledError,
-  type Coroutine,
   createTask,
   gather,
   getRunningLoop,
@@ -16,18 +15,7 @@ import {
   ValueError,
   waitFor,
 } from "../mod.ts";
-import { vrun } from "./_util.ts";
-
-const turn = () => sleep(0);
-
-function* caught(aw: Coroutine<unknown> | { [Symbol.iterator](): Iterator<unknown> }) {
-  try {
-    yield* aw as Coroutine<unknown>;
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
+import { caught, turn, vrun } from "./_util.ts";
 
 Deno.test("test_locks::SemaphoreTests::test_initial_value_zero", () => {
   assert.ok(new Semaphore(0).locked());
