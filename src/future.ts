@@ -76,10 +76,13 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal Pairs of (callback or waiting Task, Context, ContextData or null). */
   _callbacks: unknown[] | null = null;
   /**
-   * @internal The one task waiting on this future, while it is the only
-   * registration: the common case needs no array.
+   * @internal The first registration (a waiting Task or a callback), kept
+   * out of `_callbacks` while it is the only one: the common case of one
+   * waiter needs no array. Set only while `_callbacks` is null.
    */
-  _waiter: Task<unknown> | null = null;
+  _first: unknown = null;
+  /** @internal The context of `_first` when it is a callback. */
+  _firstCtx: Context | ContextData | null = null;
   /** @internal */
   _cancelMessage: string | undefined = undefined;
   /** @internal The CancelledError a task's coroutine raised, kept so `result()` rethrows it. */
@@ -278,13 +281,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
       throw new TypeError(`addDoneCallback() expects a function, got ${describe(fn)}`);
     }
     const ctx = options?.context ?? captureData();
-    if (this._waiter !== null) this._spillWaiter();
     if (this._state !== PENDING) {
       if (this._loop === null) queueMicrotask(() => runCaptured(ctx, fn, this));
       else this._loop._callSoonInternal(fn as (f: unknown) => void, this, ctx);
       return;
     }
-    (this._callbacks ??= []).push(fn, ctx);
+    this._register(fn, ctx);
   }
 
   /**
@@ -301,6 +303,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * ```
    */
   removeDoneCallback(fn: DoneCallback<this>): number {
+    if (this._first === fn) {
+      this._first = null;
+      this._firstCtx = null;
+      return 1;
+    }
     const cbs = this._callbacks;
     if (cbs === null) return 0;
     let kept = 0;
@@ -437,23 +444,33 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal Registers a task to be stepped when this future completes. */
   _addWakeup(task: Task<unknown>): void {
     if (this._state !== PENDING) task._loop._scheduleTask(task);
-    else if (this._waiter === null && this._callbacks === null) this._waiter = task;
-    else {
-      if (this._waiter !== null) this._spillWaiter();
-      this._callbacks!.push(task, null);
-    }
+    else this._register(task, null);
   }
 
-  /** @internal Moves the lone waiter into the array, keeping registration order. */
-  _spillWaiter(): void {
-    (this._callbacks ??= []).push(this._waiter, null);
-    this._waiter = null;
+  /** @internal Adds a registration, keeping registration order. */
+  _register(cb: unknown, ctx: Context | ContextData | null): void {
+    if (this._callbacks === null) {
+      if (this._first === null) {
+        this._first = cb;
+        this._firstCtx = ctx;
+        return;
+      }
+      this._callbacks = [this._first, this._firstCtx];
+      this._first = null;
+      this._firstCtx = null;
+    }
+    this._callbacks.push(cb, ctx);
+  }
+
+  /** @internal How many registrations are waiting for this future. */
+  _callbackCount(): number {
+    return (this._first !== null ? 1 : 0) +
+      (this._callbacks !== null ? this._callbacks.length / 2 : 0);
   }
 
   /** @internal Removes a task registered with `_addWakeup`. */
   _removeWakeup(task: Task<unknown>): void {
-    if (this._waiter === task) this._waiter = null;
-    else this.removeDoneCallback(task as unknown as DoneCallback<this>);
+    this.removeDoneCallback(task as unknown as DoneCallback<this>);
   }
 
   /** @internal */
@@ -467,37 +484,33 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal */
   _scheduleCallbacks(): void {
     if (this._settle !== null) this._settle();
-    const waiter = this._waiter;
-    if (waiter !== null) {
-      this._waiter = null;
-      waiter._loop._scheduleTask(waiter);
+    const first = this._first;
+    if (first !== null) {
+      this._first = null;
+      const ctx = this._firstCtx;
+      this._firstCtx = null;
+      this._dispatch(first, ctx);
       return;
     }
     const cbs = this._callbacks;
     if (cbs === null) return;
     this._callbacks = null;
+    for (let i = 0; i < cbs.length; i += 2) {
+      this._dispatch(cbs[i], cbs[i + 1] as Context | ContextData | null);
+    }
+  }
+
+  /** @internal Schedules one registration: a task's step or a callback. */
+  _dispatch(cb: unknown, ctx: Context | ContextData | null): void {
     const loop = this._loop;
-    if (loop === null) {
+    if (typeof cb !== "function") {
+      (cb as Task<unknown>)._loop._scheduleTask(cb as Task<unknown>);
+    } else if (loop === null) {
       // Nobody on a loop waits on an unbound future: its callbacks were
       // added by plain code, so run them as microtasks.
-      for (let i = 0; i < cbs.length; i += 2) {
-        const fn = cbs[i] as (f: unknown) => void;
-        const ctx = cbs[i + 1] as Context | ContextData;
-        queueMicrotask(() => runCaptured(ctx, fn, this));
-      }
-      return;
-    }
-    for (let i = 0; i < cbs.length; i += 2) {
-      const cb = cbs[i];
-      if (typeof cb === "function") {
-        loop._callSoonInternal(
-          cb as (f: unknown) => void,
-          this,
-          cbs[i + 1] as Context | ContextData,
-        );
-      } else {
-        loop._scheduleTask(cb as Task<unknown>);
-      }
+      queueMicrotask(() => runCaptured(ctx!, cb as (f: unknown) => void, this));
+    } else {
+      loop._callSoonInternal(cb as (f: unknown) => void, this, ctx!);
     }
   }
 

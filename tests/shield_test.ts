@@ -73,9 +73,9 @@ Deno.test("test_tasks::test_shield_cancel_outer", async () => {
     outer.cancel();
     yield* runBriefly();
     assert.ok(outer.cancelled());
-    assert.equal(outer._callbacks === null ? 0 : outer._callbacks.length, 0);
+    assert.equal(outer._callbackCount(), 0);
     // inner no longer has the shield's callback either
-    assert.equal(inner._callbacks === null ? 0 : inner._callbacks.length, 0);
+    assert.equal(inner._callbackCount(), 0);
     assert.equal(inner.cancelled(), false);
   });
 });
