@@ -27,7 +27,7 @@ export type AwaitableResult<A> = A extends Future<infer R> ? R
   : never;
 
 /** @internal A TypeError naming `x`, with a hint for the usual mistakes. */
-export function notAwaitable(x: unknown, what: string): TypeError {
+function notAwaitable(x: unknown, what: string): TypeError {
   let hint = "";
   if (typeof x === "function") hint = ": call it to get a coroutine";
   return new TypeError(

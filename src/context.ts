@@ -227,11 +227,6 @@ export class Context implements Iterable<ContextVar<unknown>> {
 
 let current: Context = new Context();
 
-/** @internal The context callbacks and task steps run in. */
-export function currentContext(): Context {
-  return current;
-}
-
 /**
  * @internal Makes `ctx` current and returns the previous one; the event loop
  * uses this pair on its hot path instead of `run` to avoid a closure per step.

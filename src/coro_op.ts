@@ -18,7 +18,7 @@ import { FINISHED, type Future, PENDING } from "./future.ts";
 /** @internal Not started. */
 export const START = 0;
 /** @internal Waiting on `_fut`. */
-export const SUSPENDED = 1;
+const SUSPENDED = 1;
 /** @internal Finished, by returning or throwing. */
 export const CLOSED = 2;
 

@@ -468,11 +468,6 @@ export class Future<T = unknown> implements PromiseLike<T> {
       (this._callbacks !== null ? this._callbacks.length / 2 : 0);
   }
 
-  /** @internal Removes a task registered with `_addWakeup`. */
-  _removeWakeup(task: Task<unknown>): void {
-    this.removeDoneCallback(task as unknown as DoneCallback<this>);
-  }
-
   /** @internal */
   _requireLoop(what: string): EventLoop {
     if (this._loop === null) {
@@ -591,9 +586,4 @@ function reprValue(v: unknown): string {
   if (typeof v === "string") return JSON.stringify(v);
   if (typeof v === "object" && v !== null) return v.constructor?.name ?? "object";
   return String(v);
-}
-
-/** Whether `x` is an aio Future (or Task). */
-export function isFuture(x: unknown): x is Future<unknown> {
-  return x instanceof Future;
 }
