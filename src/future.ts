@@ -5,7 +5,12 @@
  * @module
  */
 import { captureData, type Context, type ContextData, runCaptured } from "./context.ts";
-import { CancelledError, InvalidStateError, RuntimeError } from "./errors.ts";
+import {
+  type CancelledError,
+  InvalidStateError,
+  makeCancelledError,
+  RuntimeError,
+} from "./errors.ts";
 import type { EventLoop } from "./loop.ts";
 import { peekRunningLoop } from "./running.ts";
 import { describe } from "./util.ts";
@@ -438,7 +443,10 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal */
   _makeCancelledError(): CancelledError {
     if (this._cancelledExc !== null) return this._cancelledExc;
-    return (this._cancelledExc = new CancelledError(this._cancelMessage));
+    return (this._cancelledExc = makeCancelledError(
+      this._cancelMessage,
+      this._loop !== null && this._loop._debug,
+    ));
   }
 
   /** @internal Registers a task to be stepped when this future completes. */

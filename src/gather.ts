@@ -5,7 +5,7 @@
  */
 import { type AwaitableResult, checkAwaitable, loopFor, toFuture } from "./awaitables.ts";
 import { copyContext } from "./context.ts";
-import { CancelledError } from "./errors.ts";
+import { makeCancelledError } from "./errors.ts";
 import { CANCELLED, Future, PENDING } from "./future.ts";
 import type { EventLoop } from "./loop.ts";
 import type { Awaitable } from "./task.ts";
@@ -109,7 +109,7 @@ class GatheringFuture<T> extends Future<T> {
     }
     if (this._nfinished !== this._unique.length) return;
     if (this._cancelRequested) {
-      this._doSetException(new CancelledError(this._cancelMsg));
+      this._doSetException(makeCancelledError(this._cancelMsg, this._loop!._debug));
       // The caller cancelled it; a CancelledError nobody awaited is no
       // failure worth reporting.
       this._retrieved();

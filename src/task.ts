@@ -6,7 +6,7 @@
  * @module
  */
 import { type Context, copyContext, swapContext } from "./context.ts";
-import { CancelledError, RuntimeError, ValueError } from "./errors.ts";
+import { CancelledError, makeCancelledError, RuntimeError, ValueError } from "./errors.ts";
 import { Future, PENDING } from "./future.ts";
 import type { EventLoop } from "./loop.ts";
 import { getRunningLoop } from "./running.ts";
@@ -320,7 +320,9 @@ export class Task<T = unknown> extends Future<T> {
       // A fresh error, not `_makeCancelledError()`: that one caches, and a
       // task that caught an earlier cancellation and was cancelled again
       // would get the old error with the old message.
-      if (!(exc instanceof CancelledError)) exc = new CancelledError(this._cancelMessage);
+      if (!(exc instanceof CancelledError)) {
+        exc = makeCancelledError(this._cancelMessage, this._loop._debug);
+      }
       this._mustCancel = false;
     }
     return exc;

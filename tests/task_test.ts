@@ -1224,6 +1224,38 @@ Deno.test("no source traceback is recorded outside debug mode", () =>
     yield* t;
   }));
 
+/** Cancels a task blocked in `sleeperAtTheBottom` and returns what awaiting it throws. */
+function* cancelledErrorOfTask(): Coroutine<CancelledError> {
+  const t = createTask(function* sleeperAtTheBottom() {
+    yield* sleep(1000);
+  });
+  yield;
+  t.cancel("stop");
+  try {
+    yield* t;
+  } catch (e) {
+    assert.ok(e instanceof CancelledError);
+    return e;
+  }
+  throw new Error("the cancelled task returned");
+}
+
+Deno.test("a cancellation's CancelledError has no captured stack outside debug mode", () =>
+  vrun(function* () {
+    const e = yield* cancelledErrorOfTask();
+    assert.ok(e instanceof Error);
+    assert.equal(e.name, "CancelledError");
+    assert.equal(e.message, "stop");
+    assert.equal(String(e), "CancelledError: stop");
+    assert.match(e.stack ?? "", /^CancelledError: stop\n {4}at .*debug mode/);
+  }));
+
+Deno.test("in debug mode a cancellation's CancelledError has the stack of the suspension point", async () => {
+  const e = await vrun(cancelledErrorOfTask, { debug: true });
+  assert.equal(e.message, "stop");
+  assert.match(e.stack ?? "", /sleeperAtTheBottom/);
+});
+
 Deno.test("test_tasks::test_task_repr_cancelling: a task with a cancel pending prints as cancelling", () =>
   vrun(function* () {
     const t = createTask(function* napper() {
