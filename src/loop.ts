@@ -79,6 +79,19 @@ const HOST_TIMER_MIN_MS = 1;
 
 const NO_ARGS: unknown[] = [];
 
+/**
+ * The arguments after the callback (`from` is its position + 1). The
+ * scheduling methods read `arguments` instead of declaring a rest parameter:
+ * most callbacks take none, and a rest parameter allocates an empty array for
+ * each of them, a measurable share of `callLater`'s cost.
+ */
+function restArgs(args: IArguments, from = 2): unknown[] {
+  return args.length > from ? Array.prototype.slice.call(args, from) : NO_ARGS;
+}
+
+/** Where each handle was scheduled, in debug mode only (asyncio's `_source_traceback`). */
+const handleTracebacks = new WeakMap<Handle, string | undefined>();
+
 /** Something the loop can run when its id comes off the ready ring. */
 interface Runnable {
   _run(): void;
@@ -106,16 +119,16 @@ export class Handle {
   _fn: (...args: unknown[]) => void;
   /** @internal */
   _args: unknown[];
-  /** @internal An explicit context to run in, or null to run in `_data`. */
-  _ctx: Context | null;
-  /** @internal The context variables captured when the callback was scheduled. */
-  _data: ContextData | null;
+  /**
+   * @internal An explicit context to run in, or the context variables
+   * captured when the callback was scheduled (one field: a timer's handle is
+   * what `callLater` allocates, and every field of it costs W4/W5 time in GC).
+   */
+  _context: Context | ContextData;
   /** @internal */
   _cancelledHandle = false;
   /** @internal */
   _id = -1;
-  /** @internal */
-  _sourceTraceback: string | undefined;
 
   /** @internal Handles come from `callSoon`, `callLater` and `callAt`. */
   constructor(
@@ -127,15 +140,9 @@ export class Handle {
     this._loop = loop;
     this._fn = fn;
     // Most callbacks take no arguments: share one array instead of retaining one each.
-    this._args = args.length === 0 ? NO_ARGS : args;
-    if (ctx instanceof Context) {
-      this._ctx = ctx;
-      this._data = null;
-    } else {
-      this._ctx = null;
-      this._data = ctx;
-    }
-    if (loop._debug) this._sourceTraceback = new Error().stack;
+    this._args = args;
+    this._context = ctx;
+    if (loop._debug) handleTracebacks.set(this, new Error().stack);
   }
 
   /**
@@ -206,7 +213,8 @@ export class Handle {
   _run(): void {
     this._loop._freeId(this._id);
     if (this._cancelledHandle) return;
-    const prev = this._ctx !== null ? swapContext(this._ctx) : enterData(this._data!);
+    const ctx = this._context;
+    const prev = ctx instanceof Context ? swapContext(ctx) : enterData(ctx);
     try {
       this._fn.apply(undefined, this._args);
     } finally {
@@ -420,10 +428,11 @@ export class EventLoop {
    * ```
    */
   // deno-lint-ignore no-explicit-any
-  callSoon<A extends any[]>(fn: (...args: A) => void, ...args: A): Handle {
+  callSoon<A extends any[]>(fn: (...args: A) => void, ...args: A): Handle;
+  callSoon(fn: (...a: unknown[]) => void): Handle {
     this._checkClosed();
     checkCallback(fn, "callSoon()");
-    const h = new Handle(this, fn as (...a: unknown[]) => void, args, captureData());
+    const h = new Handle(this, fn, restArgs(arguments, 1), captureData());
     h._id = this._allocId(h);
     this._pushReady(h._id);
     return h;
@@ -445,9 +454,12 @@ export class EventLoop {
    * ```
    */
   // deno-lint-ignore no-explicit-any
-  callLater<A extends any[]>(delayMs: number, fn: (...args: A) => void, ...args: A): TimerHandle {
+  callLater<A extends any[]>(delayMs: number, fn: (...args: A) => void, ...args: A): TimerHandle;
+  callLater(delayMs: number, fn: (...a: unknown[]) => void): TimerHandle {
     const delay = checkDelay(delayMs, "callLater() delay");
-    return this.callAt(this.time() + delay, fn, ...args);
+    this._checkClosed();
+    checkCallback(fn, "callLater()");
+    return this._timerAt(this.time() + delay, fn, restArgs(arguments));
   }
 
   /**
@@ -464,7 +476,8 @@ export class EventLoop {
    * ```
    */
   // deno-lint-ignore no-explicit-any
-  callAt<A extends any[]>(whenMs: number, fn: (...args: A) => void, ...args: A): TimerHandle {
+  callAt<A extends any[]>(whenMs: number, fn: (...args: A) => void, ...args: A): TimerHandle;
+  callAt(whenMs: number, fn: (...a: unknown[]) => void): TimerHandle {
     if (typeof whenMs !== "number" || Number.isNaN(whenMs)) {
       throw new TypeError(
         `callAt() time must be a number of milliseconds, got ${describe(whenMs)}`,
@@ -472,7 +485,12 @@ export class EventLoop {
     }
     this._checkClosed();
     checkCallback(fn, "callAt()");
-    const h = new TimerHandle(this, whenMs, fn as (...a: unknown[]) => void, args, captureData());
+    return this._timerAt(whenMs, fn, restArgs(arguments));
+  }
+
+  /** @internal `callAt` once its arguments are checked. */
+  _timerAt(when: number, fn: (...a: unknown[]) => void, args: unknown[]): TimerHandle {
+    const h = new TimerHandle(this, when, fn, args, captureData());
     this._addTimer(h);
     return h;
   }
@@ -1073,7 +1091,8 @@ export class EventLoop {
     if (h instanceof CallbackHandle) ctx.future = h._arg as Future<unknown>;
     if (h instanceof Handle) {
       ctx.handle = h;
-      if (h._sourceTraceback) ctx.sourceTraceback = h._sourceTraceback;
+      const tb = handleTracebacks.get(h);
+      if (tb !== undefined) ctx.sourceTraceback = tb;
     }
     this.callExceptionHandler(ctx);
   }
