@@ -17,6 +17,9 @@ import { describe } from "./util.ts";
 export type ContextData = Map<ContextVar<unknown>, unknown>;
 type Data = ContextData;
 
+/** The variables of an empty context; never written, as it is always shared. */
+const EMPTY: Data = new Map();
+
 // A ContextVar without a default.
 const NO_DEFAULT: unique symbol = Symbol("NO_DEFAULT");
 
@@ -56,7 +59,10 @@ export class Context implements Iterable<ContextVar<unknown>> {
 
   /** Creates an empty context (Python's `contextvars.Context()`). */
   constructor() {
-    this._data = new Map();
+    // Shared, so the first `set` copies it: a task's context (a copy of its
+    // creator's) never allocates a Map of its own unless the task sets one.
+    this._data = EMPTY;
+    this._shared = true;
   }
 
   /**

@@ -94,10 +94,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
   _cancelledExc: CancelledError | null = null;
   /** @internal */
   _tbRef: WeakRef<Future<unknown>> | null = null;
-  /** @internal */
-  _promise: Promise<T> | null = null;
-  /** @internal */
-  _settle: (() => void) | null = null;
+  /** @internal The promise `then()` made, and what settles it; rare, so one field. */
+  _promise: { promise: Promise<T>; settle: () => void } | null = null;
 
   /**
    * Creates a pending future on `loop`, or on the running loop. A future
@@ -364,20 +362,23 @@ export class Future<T = unknown> implements PromiseLike<T> {
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    if (this._promise === null) {
-      this._promise = new Promise<T>((resolve, reject) => {
-        this._settle = () => {
+    let link = this._promise;
+    if (link === null) {
+      let settle!: () => void;
+      const promise = new Promise<T>((resolve, reject) => {
+        settle = () => {
           if (this._state === FINISHED) {
             if (this._exception !== undefined) reject(this._exception);
             else resolve(this._result as T);
           } else reject(this._makeCancelledError());
         };
       });
+      this._promise = link = { promise, settle };
       // The promise now carries the exception to whoever awaits it.
       this._retrieved();
-      if (this._state !== PENDING) this._settle!();
+      if (this._state !== PENDING) settle();
     }
-    return this._promise.then(onfulfilled, onrejected);
+    return link.promise.then(onfulfilled, onrejected);
   }
 
   /**
@@ -486,7 +487,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** @internal */
   _scheduleCallbacks(): void {
-    if (this._settle !== null) this._settle();
+    if (this._promise !== null) this._promise.settle();
     const first = this._first;
     if (first !== null) {
       this._first = null;

@@ -31,6 +31,9 @@ export interface TaskOptions {
 
 let taskCounter = 0;
 
+/** Where each task was created, in debug mode only. */
+const taskTracebacks = new WeakMap<Task<unknown>, string | undefined>();
+
 /**
  * A coroutine running on the loop. Tasks are futures: wait for one with
  * `yield* task` (or `await task` from plain async code). Create them with
@@ -55,10 +58,11 @@ export class Task<T = unknown> extends Future<T> {
   declare _loop: EventLoop;
   /** @internal */
   _coro: Coroutine<T>;
-  /** @internal */
-  _coroName: string;
-  /** @internal */
-  _name: string;
+  /**
+   * @internal The name given, or the N of the default `Task-N`: the string
+   * is made only when someone asks (see `getName`).
+   */
+  _name: string | number;
   /** @internal */
   _context: Context;
   /** @internal The loop handle id this task owns while pending: pushing it schedules a step. */
@@ -71,10 +75,6 @@ export class Task<T = unknown> extends Future<T> {
   _numCancelsRequested = 0;
   /** @internal An exception to throw into the coroutine at its next step. */
   _pendingExc: unknown = undefined;
-  /** @internal Handle-table protocol: a task's step is never skipped. */
-  _cancelledHandle = false;
-  /** @internal Where the task was created, in debug mode. */
-  _sourceTraceback: string | undefined = undefined;
 
   /**
    * Wraps `coro` in a task on `loop` and schedules its first step. Prefer
@@ -89,10 +89,9 @@ export class Task<T = unknown> extends Future<T> {
     }
     loop._checkClosed();
     this._coro = coro;
-    this._coroName = coroName(coro);
-    this._name = options?.name !== undefined ? String(options.name) : `Task-${++taskCounter}`;
+    this._name = options?.name !== undefined ? String(options.name) : ++taskCounter;
     this._context = options?.context ?? copyContext();
-    if (loop._debug) this._sourceTraceback = new Error().stack;
+    if (loop._debug) taskTracebacks.set(this, new Error().stack);
     this._id = loop._adoptTask(this);
   }
 
@@ -109,7 +108,13 @@ export class Task<T = unknown> extends Future<T> {
    * ```
    */
   getName(): string {
-    return this._name;
+    const name = this._name;
+    return typeof name === "string" ? name : `Task-${name}`;
+  }
+
+  /** @internal Where the task was created, in debug mode (asyncio's `_source_traceback`). */
+  get _sourceTraceback(): string | undefined {
+    return taskTracebacks.get(this);
   }
 
   /**
@@ -255,7 +260,7 @@ export class Task<T = unknown> extends Future<T> {
   override _reprInfo(): string[] {
     const info = super._reprInfo();
     if (this._state === PENDING && this._numCancelsRequested > 0) info[1] = "cancelling";
-    info.splice(2, 0, `name=${this._name}`, `coro=${this._coroName}`);
+    info.splice(2, 0, `name=${this.getName()}`, `coro=${coroName(this._coro)}`);
     if (this._futWaiter !== null) info.push(`waitFor=${this._futWaiter}`);
     return info;
   }
@@ -336,14 +341,14 @@ export class Task<T = unknown> extends Future<T> {
         fut._loop = loop;
       } else {
         this._pendingExc = new RuntimeError(
-          `Task ${this._name} awaited ${fut} that belongs to a different event loop`,
+          `Task ${this.getName()} awaited ${fut} that belongs to a different event loop`,
         );
         loop._pushReady(this._id);
         return;
       }
     }
     if (fut === this) {
-      this._pendingExc = new RuntimeError(`Task ${this._name} cannot await itself`);
+      this._pendingExc = new RuntimeError(`Task ${this.getName()} cannot await itself`);
       loop._pushReady(this._id);
       return;
     }
@@ -359,7 +364,9 @@ export class Task<T = unknown> extends Future<T> {
       this._doCancel(undefined);
     } else {
       this._doSetException(
-        e === undefined ? new TypeError(`Task ${this._name}: its coroutine threw undefined`) : e,
+        e === undefined
+          ? new TypeError(`Task ${this.getName()}: its coroutine threw undefined`)
+          : e,
       );
     }
     this._loop._releaseTask(this);
@@ -374,9 +381,9 @@ function coroName(coro: object): string {
 
 function badYieldMessage(task: Task<unknown>, y: unknown): string {
   if (isCoroutine(y)) {
-    return `Task ${task._name} yielded a coroutine object: use yield* to await a coroutine, not yield`;
+    return `Task ${task.getName()} yielded a coroutine object: use yield* to await a coroutine, not yield`;
   }
-  return `Task ${task._name} got bad yield: ${
+  return `Task ${task.getName()} got bad yield: ${
     describe(y)
   }. A coroutine may yield* a Future, Task or coroutine, or yield nothing to give other tasks a turn`;
 }
