@@ -10,6 +10,7 @@ import {
   copyContext,
   type Coroutine,
   createTask,
+  currentTask,
   gather,
   getRunningLoop,
   LookupError,
@@ -433,6 +434,60 @@ Deno.test("1,000 concurrent tasks keep independent values", () =>
     assert.deepEqual(results, Array.from({ length: 1000 }, (_, i) => i));
     assert.throws(() => id.get(), LookupError, "the parent never saw a value");
     assert.equal(other.get(), "-");
+  }));
+
+Deno.test("a task's context: the same object before and after its first write, and the one it writes", () =>
+  vrun(function* () {
+    const v = new ContextVar<string>("v", { default: "unset" });
+    v.set("parent");
+    const child = createTask(function* () {
+      const me = currentTask()!;
+      const early = me.getContext(); // asked inside the task, before any write
+      assert.equal(early.get(v), "parent");
+      v.set("child");
+      assert.equal(me.getContext(), early);
+      assert.equal(early.get(v), "child", "the write went to the context getContext() gave");
+      yield;
+      return early;
+    });
+    const early = yield* child;
+    assert.equal(child.getContext(), early);
+    assert.equal(v.get(), "parent");
+  }));
+
+Deno.test("a token made in a task's first write resets it in a later step", () =>
+  vrun(function* () {
+    const v = new ContextVar<number>("v", { default: 0 });
+    const seen = yield* createTask(function* () {
+      const tok = v.set(1);
+      yield* sleep(1);
+      const inside = v.get();
+      v.reset(tok);
+      return [inside, v.get()];
+    });
+    assert.deepEqual(seen, [1, 0]);
+  }));
+
+Deno.test("tasks that never write share nothing with tasks that do", () =>
+  vrun(function* () {
+    const v = new ContextVar<string>("v", { default: "base" });
+    const readers = [0, 1, 2].map(() =>
+      createTask(function* () {
+        const a = v.get();
+        yield* sleep(2);
+        return [a, v.get()];
+      })
+    );
+    const writer = createTask(function* () {
+      yield* sleep(1);
+      v.set("writer");
+      return v.get();
+    });
+    v.set("parent after");
+    const [r, w] = [yield* gather(readers), yield* writer];
+    assert.deepEqual(r, [["base", "base"], ["base", "base"], ["base", "base"]]);
+    assert.equal(w, "writer");
+    assert.equal(v.get(), "parent after");
   }));
 
 // ---- tokens ------------------------------------------------------------------------
