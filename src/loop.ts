@@ -1120,23 +1120,12 @@ export class EventLoop {
   /** @internal Runs iterations until stopped, sharing the thread with Deno. */
   async _drive(): Promise<void> {
     const core = this._core;
-    let sliceStart = performance.now();
-    let work = 0;
     for (;;) {
-      work += this._runOnce();
+      await this._runBusy();
       if (this._stopping) return;
       if (core.readyCount() > 0) {
-        // Busy: let promise settlements in, and every slice let the host run.
-        if (work >= 1024) {
-          work = 0;
-          const now = performance.now();
-          if (now - sliceStart >= SLICE_MS) {
-            await this._hop();
-            sliceStart = performance.now();
-            continue;
-          }
-        }
-        await null;
+        // The slice is used up: let the host run (I/O, timers, workers).
+        await this._hop();
         continue;
       }
       // Idle: nothing is ready.
@@ -1155,9 +1144,36 @@ export class EventLoop {
       } else {
         await this._hostWait(Infinity);
       }
-      sliceStart = performance.now();
-      work = 0;
     }
+  }
+
+  /**
+   * @internal Iterations, the first at once and then one per microtask turn
+   * (so promise settlements get in between), until the loop stops, nothing
+   * is ready, or a slice of host time is used up. A plain function re-queued
+   * with `queueMicrotask` costs about 20 ns a turn where `await null` in the
+   * async driver costs 30, and a busy loop takes one turn per iteration.
+   */
+  _runBusy(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const core = this._core;
+      const sliceStart = performance.now();
+      let work = 0;
+      const iterate = () => {
+        try {
+          work += this._runOnce();
+          if (this._stopping || core.readyCount() === 0) return resolve();
+          if (work >= 1024) {
+            work = 0;
+            if (performance.now() - sliceStart >= SLICE_MS) return resolve();
+          }
+          queueMicrotask(iterate);
+        } catch (e) {
+          reject(e);
+        }
+      };
+      iterate();
+    });
   }
 
   /** @internal Waits until woken, or `ms` passed; no CPU while waiting long. */
