@@ -356,6 +356,8 @@ export class EventLoop {
   _nextId = 0;
   /** @internal Live timers in the core, tracked here to skip `advance` when zero. */
   _timers = 0;
+  /** @internal Timers scheduled but not yet in the core (see `_addTimer`). */
+  _newTimers: TimerHandle[] = [];
   /** @internal */
   _virtual: boolean;
   /** @internal */
@@ -682,6 +684,7 @@ export class EventLoop {
     for (const fut of [...this._externals]) fut.cancel("the event loop was closed");
     this._handles = [];
     this._freeIds = [];
+    this._newTimers = [];
     this._releaseHost();
     const ex = this._defaultExecutor;
     this._defaultExecutor = null;
@@ -897,6 +900,7 @@ export class EventLoop {
    * ```
    */
   stats(): { ready: number; timers: number; handles: number; inflight: number } {
+    if (!this._closed) this._flushTimers();
     return {
       ready: this._core.readyCount(),
       timers: this._timers,
@@ -963,20 +967,39 @@ export class EventLoop {
     this._pushReady(h._id);
   }
 
-  /** @internal */
+  /**
+   * @internal Timers wait in `_newTimers` until the current iteration ends
+   * (or, scheduled between iterations, until the next begins): nothing can
+   * fire them sooner, and one cancelled before then, as the timeout around
+   * an operation that finished without waiting is, never costs the core an
+   * insertion, a cancellation or a handle id.
+   */
   _addTimer(h: TimerHandle): void {
     // A timer due at Infinity never fires; it needs no place in the core, and
     // the virtual clock must never jump to it.
     if (h._when === Infinity) return;
-    h._id = this._allocId(h);
-    h._token = this._core.addTimer(h._when === -Infinity ? -Number.MAX_VALUE : h._when, h._id);
-    this._timers++;
+    this._newTimers.push(h);
     // A sleeping driver may be waiting for a later deadline.
     if (this._wakeResolve !== null) this._wake();
   }
 
+  /** @internal Moves the timers still wanted from `_newTimers` into the core, in order. */
+  _flushTimers(): void {
+    const list = this._newTimers;
+    const core = this._core;
+    for (let i = 0; i < list.length; i++) {
+      const h = list[i];
+      if (h._cancelledHandle) continue;
+      h._id = this._allocId(h);
+      h._token = core.addTimer(h._when === -Infinity ? -Number.MAX_VALUE : h._when, h._id);
+      this._timers++;
+    }
+    list.length = 0;
+  }
+
   /** @internal */
   _cancelTimer(h: TimerHandle): void {
+    // Not in the core yet (or never to be): `_flushTimers` skips it.
     if (this._closed || h._token < 0) return;
     if (this._core.cancelTimer(h._token)) {
       this._timers--;
@@ -1039,6 +1062,7 @@ export class EventLoop {
    */
   _runOnce(): number {
     const core = this._core;
+    if (this._newTimers.length > 0) this._flushTimers();
     if (this._timers > 0) this._timers -= core.advance(this.time());
     let n = core.readyCount();
     if (n === 0) return 0;
@@ -1062,6 +1086,7 @@ export class EventLoop {
       }
     }
     setRunningLoop(prev);
+    if (this._newTimers.length > 0) this._flushTimers();
     return total;
   }
 
@@ -1128,7 +1153,9 @@ export class EventLoop {
         await this._hop();
         continue;
       }
-      // Idle: nothing is ready.
+      // Idle: nothing is ready. A promise callback that ran since the last
+      // iteration may have scheduled a timer.
+      if (this._newTimers.length > 0) this._flushTimers();
       if (this._virtual) {
         if (this._inflight === 0 && this._timers > 0) {
           const t = core.nextDeadline();

@@ -460,6 +460,30 @@ Deno.test("host driver: microtasks are drained every iteration", async () => {
   assert.deepEqual(log, ["microtask", "after yield"]);
 });
 
+Deno.test("host driver: a timer a promise callback schedules between iterations fires", async () => {
+  const t = await run(function* () {
+    const loop = getRunningLoop();
+    const fut = loop.createFuture<number>();
+    void Promise.resolve().then(() => loop.callLater(50, () => fut.setResult(loop.time())));
+    return yield* fut; // the loop goes idle with the timer not yet in the core
+  }, { core: CORE, clock: "virtual" });
+  assert.equal(t, 50);
+});
+
+Deno.test("timers cancelled in the iteration that made them hold no handle id and count in no stats", () => {
+  const loop = newLoop();
+  loop.callSoon(() => {
+    const before = loop.stats().handles;
+    const hs = Array.from({ length: 100 }, (_, i) => loop.callLater(i, () => {}));
+    for (const h of hs) h.cancel();
+    const kept = loop.callLater(5, () => loop.stop());
+    assert.equal(loop.stats().handles, before + 1, "only the kept timer holds a handle id");
+    assert.equal(loop.stats().timers, 1);
+    assert.equal(kept.when(), 5);
+  });
+  return loop.runForever().finally(() => loop.close());
+});
+
 Deno.test("host driver: an outside completion wakes an idle loop at once", async () => {
   const loop = newLoop("real");
   const fut = loop.createFuture<string>();
