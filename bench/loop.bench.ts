@@ -75,6 +75,30 @@ function* timersMostlyCancelled(n: number): Coroutine<void> {
   yield* done;
 }
 
+/**
+ * Timers that reach the core before they are cancelled: a timer cancelled in
+ * the iteration that made it never does (see `EventLoop._addTimer`).
+ */
+function* timersCancelledNextTurn(n: number): Coroutine<void> {
+  const loop = getRunningLoop();
+  const random = rng(11);
+  const noop = () => {};
+  const hs: TimerHandle[] = new Array(n);
+  for (let i = 0; i < n; i++) hs[i] = loop.callLater(1000 + random() * 1000, noop);
+  yield;
+  for (let i = 0; i < n; i++) hs[i].cancel();
+}
+
+/** The same with setTimeout/clearTimeout, one microtask turn apart. */
+async function nativeCancelledNextTurn(n: number): Promise<void> {
+  const random = rng(11);
+  const noop = () => {};
+  const ids = new Array<ReturnType<typeof setTimeout>>(n);
+  for (let i = 0; i < n; i++) ids[i] = setTimeout(noop, 1000 + random() * 1000);
+  await null;
+  for (let i = 0; i < n; i++) clearTimeout(ids[i]);
+}
+
 function* timerChurn(live: number, ops: number): Coroutine<void> {
   const loop = getRunningLoop();
   const random = rng(3);
@@ -107,8 +131,23 @@ for (const tasks of [1, TASKS]) {
   }
 }
 
+Deno.bench({
+  name: "native setTimeout + clearTimeout",
+  group: `${TIMERS} timers in [1,2] s, cancelled one turn later, real clock`,
+  ...RUNS,
+  fn: () => nativeCancelledNextTurn(TIMERS),
+});
+
 for (const core of CORES) {
   const common = { baseline: core === "ts", ...RUNS };
+  Deno.bench({
+    name: `aio ${core}`,
+    group: `${TIMERS} timers in [1,2] s, cancelled one turn later, real clock`,
+    ...common,
+    fn: async () => {
+      await run(timersCancelledNextTurn(TIMERS), { core, clock: "real" });
+    },
+  });
   Deno.bench({
     name: `aio ${core}`,
     group: `createTask + await x${SPAWN}`,
