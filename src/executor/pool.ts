@@ -127,6 +127,8 @@ const MAX_PER_WORKER = RING >> 1;
 // the worker answers every millisecond of work, which keeps the pipe full.
 const BATCH_MAX = 1024;
 const INITIAL_PER_WORKER = 8;
+// Jobs submitted in one synchronous run beyond which they are sent at once.
+const FLUSH_EARLY = 256;
 // Stealing jobs back from a busy worker pays once they would wait this long (ms).
 const STEAL_MIN_MS = 1;
 
@@ -200,6 +202,8 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
   _pending = 0;
   /** @internal */
   _flushQueued = false;
+  /** @internal Queued jobs at which `submit` sends without waiting for the flush task. */
+  _earlyAt = FLUSH_EARLY;
   /** @internal Smoothed synchronous run time of one job (ms). */
   _perJobMs = NaN;
   /** @internal Decayed sums behind `_perJobMs`. */
@@ -503,8 +507,20 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     if (!this._flushQueued) {
       this._flushQueued = true;
       queueMicrotask(this._flushTask);
+    } else if (this._queued >= this._earlyAt) {
+      this._flushEarly();
     }
     return job;
+  }
+
+  /**
+   * @internal Many jobs submitted in one go: send what running workers can
+   * take now rather than at the end of the caller's synchronous code, so
+   * they work while the caller goes on submitting.
+   */
+  _flushEarly(): void {
+    this._flush(false);
+    this._earlyAt = this._queued + FLUSH_EARLY;
   }
 
   /** @internal */
@@ -560,24 +576,34 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     this._flush();
   };
 
-  /** @internal Sends queued jobs to workers, starting workers as needed. */
-  _flush(): void {
+  /**
+   * @internal Sends queued jobs to workers, starting workers as needed
+   * (unless `spawn` is false).
+   */
+  _flush(spawn = true): void {
+    this._earlyAt = this._queued + FLUSH_EARLY;
     if (this._queued === 0 || this._broken !== null) return;
     const workers = this._workers;
-    let idle = 0;
-    for (const w of workers) if (w.inflight === 0 && !w.draining) idle++;
-    // A new worker costs a blocking isolate start (~10 ms): only for work
-    // that the idle ones cannot take.
-    while (this._queued > idle && workers.length < this._maxWorkers) {
-      if (!this._trySpawn()) return;
-      idle++;
+    if (spawn) {
+      let idle = 0;
+      for (const w of workers) if (w.inflight === 0 && !w.draining) idle++;
+      // A new worker costs a blocking isolate start (~10 ms): only for work
+      // that the idle ones cannot take.
+      while (this._queued > idle && workers.length < this._maxWorkers) {
+        if (!this._trySpawn()) return;
+        idle++;
+      }
     }
     const cap = this._perWorker();
+    // A worker is topped up once half of what it may hold is left: it is
+    // still busy with that while the next batch travels, and batches stay
+    // large instead of one small message per reply.
+    const low = cap >> 1;
     let open = 0;
-    for (const w of workers) if (!w.draining && w.inflight < cap) open++;
+    for (const w of workers) if (!w.draining && w.inflight <= low) open++;
     if (open === 0) return;
     // Least loaded first; each takes an even share of what is left.
-    const order = workers.filter((w) => !w.draining && w.inflight < cap);
+    const order = workers.filter((w) => !w.draining && w.inflight <= low);
     if (order.length > 1) order.sort((a, b) => a.inflight - b.inflight);
     for (let k = 0; k < order.length && this._queued > 0; k++) {
       const w = order[k];

@@ -77,16 +77,38 @@ export class PoolWorker {
    */
   send(owner: WorkerOwner, batch: JobFuture<unknown>[], defsById: (id: number) => FnDef): void {
     let defs: FnDef[] | null = null;
-    const flat: unknown[] = [];
-    let xfer: Transferable[] | null = null;
     const startSeq = this.seq;
+    // Consecutive seqs from startSeq; runs of jobs sharing fnId, flags and
+    // argc (see protocol.ts): no per-job header for a batch of like jobs.
+    const flat: unknown[] = [startSeq];
+    let xfer: Transferable[] | null = null;
+    let runFn = -1;
+    let runFlags = -1;
+    let runArgc = -1;
+    let countAt = 0;
     for (let i = 0; i < batch.length; i++) {
       const job = batch[i];
-      if (!this.defined.has(job._fnId)) {
-        this.defined.add(job._fnId);
-        (defs ??= []).push(defsById(job._fnId));
+      const fnId = job._fnId;
+      const flags = job._flags;
+      const args = job._args;
+      const chunk = (flags & J_CHUNK) !== 0;
+      const argc = chunk ? 1 : args.length;
+      if (fnId !== runFn || flags !== runFlags || argc !== runArgc) {
+        if (fnId !== runFn && !this.defined.has(fnId)) {
+          this.defined.add(fnId);
+          (defs ??= []).push(defsById(fnId));
+        }
+        runFn = fnId;
+        runFlags = flags;
+        runArgc = argc;
+        countAt = flat.length + 3;
+        flat.push(fnId, flags, argc, 0);
       }
-      pushJob(flat, this._claim(job), job);
+      flat[countAt] = (flat[countAt] as number) + 1;
+      this._claim(job);
+      if (chunk) flat.push(args);
+      else if (argc === 1) flat.push(args[0]);
+      else for (let k = 0; k < argc; k++) flat.push(args[k]);
       if (job._xfer !== null) (xfer ??= []).push(...job._xfer);
     }
     const msg: ToWorker = { t: M_JOBS, defs, jobs: flat };
@@ -146,8 +168,7 @@ export class PoolWorker {
     if (defs !== null) this.worker.postMessage({ t: M_JOBS, defs, jobs: [] } as ToWorker);
     for (const job of batch) {
       const seq = this._claim(job);
-      const jobs: unknown[] = [];
-      pushJob(jobs, seq, job);
+      const jobs = encodeOne(seq, job);
       try {
         this.worker.postMessage({ t: M_JOBS, defs: null, jobs } as ToWorker, job._xfer ?? []);
       } catch (e) {
@@ -184,13 +205,9 @@ export class PoolWorker {
   }
 }
 
-function pushJob(flat: unknown[], seq: number, job: JobFuture<unknown>): void {
+/** One job in the layout of `ToWorker.jobs`. */
+function encodeOne(seq: number, job: JobFuture<unknown>): unknown[] {
   const args = job._args;
-  if (job._flags & J_CHUNK) {
-    flat.push(seq, job._fnId, job._flags, 1, args);
-    return;
-  }
-  const n = args.length;
-  flat.push(seq, job._fnId, job._flags, n);
-  for (let k = 0; k < n; k++) flat.push(args[k]);
+  if (job._flags & J_CHUNK) return [seq, job._fnId, job._flags, 1, 1, args];
+  return [seq, job._fnId, job._flags, args.length, 1, ...args];
 }

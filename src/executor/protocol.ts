@@ -66,8 +66,11 @@ export type ToWorker =
     /** Functions this worker has not seen yet, used by the jobs below. */
     defs: FnDef[] | null;
     /**
-     * Flat, no array per job: seq, fnId, flags, argc, arg 1 … arg argc, then
-     * the next job. A chunk job has one argument: its items.
+     * Flat, no array per job. The jobs have consecutive sequence numbers
+     * (wrapping at SEQ_WRAP) from the first element on; then come runs of
+     * jobs that share a function, flags and argument count: fnId, flags,
+     * argc, count, then count × argc arguments, then the next run. A chunk
+     * job has one argument: its items.
      */
     jobs: unknown[];
   }

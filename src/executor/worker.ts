@@ -122,7 +122,7 @@ scope.onmessage = (e) => {
 function handle(m: ToWorker): void {
   if (m.t === M_JOBS) {
     if (m.defs !== null) { for (const def of m.defs) define(def); }
-    runJobs(m.jobs, 0);
+    runJobs(m.jobs, m.jobs[0] as number, 1);
   } else if (m.t === M_INIT) {
     slots = new Int32Array(m.slots);
     init(m.init, m.initArgs);
@@ -197,65 +197,91 @@ function define(def: FnDef): void {
 
 // ---- running jobs -----------------------------------------------------------
 
-function runJobs(jobs: unknown[], from: number): void {
+// The clock is read after every `stride` jobs: after each one while jobs are
+// slow, every few dozen while they take microseconds (reading it costs about
+// as much as such a job).
+const STRIDE_MAX = 64;
+const STRIDE_FAST_MS = 0.05;
+
+/** Runs the jobs of a batch from its run at `from`, the first having sequence number `seq`. */
+function runJobs(jobs: unknown[], seq: number, from: number): void {
   let mark = performance.now();
   let batchStart = mark;
-  for (let i = from, next = from; i < jobs.length; i = next) {
-    const seq = jobs[i] as number;
-    const entry = fns.get(jobs[i + 1] as number)!;
-    const flags = jobs[i + 2] as number;
-    const argc = jobs[i + 3] as number;
-    const a = i + 4;
-    next = a + argc;
+  let stride = 1;
+  let left = 1;
+  for (let p = from; p < jobs.length;) {
+    const fnId = jobs[p] as number;
+    const flags = jobs[p + 1] as number;
+    const argc = jobs[p + 2] as number;
+    const count = jobs[p + 3] as number;
+    const entry = fns.get(fnId)!;
     if (entry instanceof Promise) {
       // The module is still loading: continue this batch, then the inbox, once it has.
       paused = true;
+      busy += performance.now() - mark;
       flush();
+      const at = p;
+      const first = seq;
       entry.then(() => {
-        runJobs(jobs, i);
+        runJobs(jobs, first, at);
         resume();
       });
       return;
     }
-    const base = seq * 4;
-    const slot = seq & (RING - 1);
-    // Cancelled while it waited here: the pool already settled its future.
-    if (Atomics.compareExchange(slots, slot, base + S_QUEUED, base + S_RUNNING) !== base) continue;
-    if (flags & J_REPORT_START) post({ t: M_STARTED, seq });
-    if ("error" in entry) {
-      reply(seq, R_ERROR, entry.error);
-      continue;
+    const end = p + 4 + count * argc;
+    for (let k = 0, a = p + 4; k < count; k++, a += argc) {
+      const s = seq;
+      seq = s + 1 === SEQ_WRAP ? 0 : s + 1;
+      const base = s * 4;
+      const slot = s & (RING - 1);
+      // Cancelled while it waited here: the pool already settled its future.
+      if (Atomics.compareExchange(slots, slot, base + S_QUEUED, base + S_RUNNING) !== base) {
+        continue;
+      }
+      if (flags & J_REPORT_START) post({ t: M_STARTED, seq: s });
+      if ("error" in entry) {
+        reply(s, R_ERROR, entry.error);
+        continue;
+      }
+      const ctx = new JobContext(slots, slot, base + S_STOP);
+      const prev = enterJob(ctx);
+      const fn = entry.fn;
+      let r: unknown;
+      let failed = false;
+      try {
+        if (flags & J_CHUNK) r = runChunk(entry, ctx, jobs[a] as unknown[]);
+        else if (argc === 1) r = fn.call(ctx, jobs[a]);
+        else if (argc === 0) r = fn.call(ctx);
+        else if (argc === 2) r = fn.call(ctx, jobs[a], jobs[a + 1]);
+        else r = fn.apply(ctx, jobs.slice(a, a + argc));
+      } catch (e) {
+        failed = true;
+        r = e;
+      }
+      enterJob(prev);
+      if (failed) {
+        if (ctx._cancelReason !== undefined && isCancellation(r, ctx)) {
+          reply(s, R_CANCELLED, null);
+        } else reply(s, R_ERROR, jobError(r, entry, ctx));
+      } else if (isThenable(r) || isCoroutine(r)) track(s, settle(r, ctx), entry, ctx);
+      else reply(s, R_OK, r);
+      started++;
+      if (--left === 0) {
+        const now = performance.now();
+        const dt = now - mark;
+        busy += dt;
+        mark = now;
+        stride = dt < STRIDE_FAST_MS ? Math.min(stride * 2, STRIDE_MAX) : 1;
+        left = stride;
+        if (now - batchStart >= FLUSH_MS) {
+          flush();
+          batchStart = now;
+        }
+      }
     }
-    const ctx = new JobContext(slots, slot, base + S_STOP);
-    const prev = enterJob(ctx);
-    const fn = entry.fn;
-    let r: unknown;
-    let failed = false;
-    try {
-      if (flags & J_CHUNK) r = runChunk(entry, ctx, jobs[a] as unknown[]);
-      else if (argc === 1) r = fn.call(ctx, jobs[a]);
-      else if (argc === 0) r = fn.call(ctx);
-      else if (argc === 2) r = fn.call(ctx, jobs[a], jobs[a + 1]);
-      else r = fn.apply(ctx, jobs.slice(a, next));
-    } catch (e) {
-      failed = true;
-      r = e;
-    }
-    enterJob(prev);
-    if (failed) {
-      if (ctx._cancelReason !== undefined && isCancellation(r, ctx)) reply(seq, R_CANCELLED, null);
-      else reply(seq, R_ERROR, jobError(r, entry, ctx));
-    } else if (isThenable(r) || isCoroutine(r)) track(seq, settle(r, ctx), entry, ctx);
-    else reply(seq, R_OK, r);
-    const now = performance.now();
-    busy += now - mark;
-    started++;
-    mark = now;
-    if (now - batchStart >= FLUSH_MS) {
-      flush();
-      batchStart = now;
-    }
+    p = end;
   }
+  busy += performance.now() - mark;
   flush();
 }
 
