@@ -471,6 +471,13 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this._callbacks.push(cb, ctx);
   }
 
+  /** @internal The callback or task registered last, or null if none is. */
+  _lastRegistration(): unknown {
+    const cbs = this._callbacks;
+    if (cbs === null) return this._first;
+    return cbs.length > 0 ? cbs[cbs.length - 2] : null;
+  }
+
   /** @internal How many registrations are waiting for this future. */
   _callbackCount(): number {
     return (this._first !== null ? 1 : 0) +

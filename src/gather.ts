@@ -224,35 +224,49 @@ export function gather(aws: readonly unknown[], options?: GatherOptions): Future
   }
 
   const children = new Array<Future<unknown>>(n);
-  let unique = children;
-  if (n === 1) {
-    children[0] = toFuture(aws[0] as Awaitable<unknown>, loop, "gather()");
-  } else {
-    const seen = new Map<unknown, Future<unknown>>();
-    for (let i = 0; i < n; i++) {
-      const x = aws[i];
-      let fut = seen.get(x);
-      if (fut === undefined) {
-        fut = toFuture(x as Awaitable<unknown>, loop, "gather()");
-        seen.set(x, fut);
-      }
-      children[i] = fut;
-    }
-    if (seen.size !== n) unique = [...seen.values()];
-  }
-
+  const unique: Future<unknown>[] = [];
   const outer = new GatheringFuture<unknown[]>(loop, children, unique, returnExceptions);
   // One callback and one context for all children: no closure per child.
   const onChildDone = (f: Future<unknown>) => outer._onChildDone(f);
   const cbOptions = { context: copyContext() };
-  let done: Future<unknown>[] | null = null;
-  for (let i = 0; i < unique.length; i++) {
-    const f = unique[i];
-    if (f._state !== PENDING) (done ??= []).push(f);
-    else f.addDoneCallback(onChildDone, cbOptions);
+  // An awaitable given twice is one child. A pending future registered last
+  // with `onChildDone` was seen already, which needs no Map for the common
+  // case (futures and tasks); coroutines and finished futures are rarer.
+  let coros: Map<unknown, Future<unknown>> | null = null;
+  let done: Set<Future<unknown>> | null = null;
+  for (let i = 0; i < n; i++) {
+    const x = aws[i];
+    let fut: Future<unknown> | undefined;
+    if (x instanceof Future) {
+      fut = x;
+      if (fut._state === PENDING) {
+        if (fut._lastRegistration() === onChildDone) {
+          children[i] = fut;
+          continue;
+        }
+        fut.addDoneCallback(onChildDone, cbOptions);
+      } else {
+        if (done?.has(fut)) {
+          children[i] = fut;
+          continue;
+        }
+        (done ??= new Set()).add(fut);
+      }
+    } else {
+      fut = coros?.get(x);
+      if (fut !== undefined) {
+        children[i] = fut;
+        continue;
+      }
+      fut = toFuture(x as Awaitable<unknown>, loop, "gather()");
+      (coros ??= new Map()).set(x, fut);
+      fut.addDoneCallback(onChildDone, cbOptions);
+    }
+    children[i] = fut;
+    unique.push(fut);
   }
   // Children that were already done count at once (CPython 3.12+): if all
   // were, the gather is done before it is returned.
-  if (done !== null) { for (let i = 0; i < done.length; i++) outer._onChildDone(done[i]); }
+  if (done !== null) { for (const f of done) outer._onChildDone(f); }
   return outer;
 }

@@ -250,6 +250,36 @@ Deno.test("test_tasks::CoroutineGatherTests::test_duplicate_coroutines", async (
   });
 });
 
+Deno.test("gather: a future or task given twice is one child, pending or already done", async () => {
+  await vrun(function* () {
+    const loop = getRunningLoop();
+    const pending = loop.createFuture<string>();
+    const finished = loop.createFuture<string>();
+    finished.setResult("early");
+    const t = createTask(function* () {
+      yield;
+      return "task";
+    });
+    const fut = gather([pending, t, finished, pending, finished, t, pending]);
+    assert.equal(pending._callbackCount(), 1, "one registration per distinct future");
+    assert.equal(t._callbackCount(), 1);
+    loop.callSoon(() => pending.setResult("late"));
+    assert.deepEqual(yield* fut, ["late", "task", "early", "late", "early", "task", "late"]);
+    // Cancelling cancels each distinct child once and still completes.
+    const a = loop.createFuture();
+    const g = gather([a, a]);
+    assert.equal(g.cancel(), true);
+    assert.equal(a.cancelled(), true);
+    let err: unknown;
+    try {
+      yield* g;
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err instanceof CancelledError);
+  });
+});
+
 Deno.test("test_tasks::CoroutineGatherTests::test_cancellation_broadcast", async () => {
   await vrun(function* () {
     let proof = 0;
