@@ -329,6 +329,8 @@ const section = [
   "  Effection. Each run warms up at a tenth of its size first; pools start before the clock.",
   "- W4 reports the time beyond the 100 ms the last timer is due at (real clock everywhere). W5",
   "  is schedule + cancel per timer; Effection has no raw timers, so it spawns `sleep`s and halts them.",
+  "  aio's timers enter its scheduler core when the iteration that made them ends, so W5's, made and",
+  "  cancelled in one step, never do; `bench/loop.bench.ts` times timers cancelled one turn later.",
   "  W6: Effection has no bounded channel; it is two `createQueue`s with acknowledgements. W8 natively",
   "  is an `AbortSignal` rejecting the promise at the bottom of 10 async functions.",
   ...(shrunk.length
