@@ -21,54 +21,60 @@ export interface JobOwner {
 }
 
 /**
+ * What jobs of one kind share (their pool, function, flags and timeout):
+ * one object per function and kind, not four fields per job.
+ */
+export interface JobSpec {
+  readonly owner: JobOwner;
+  readonly fnId: number;
+  /** For error messages. */
+  readonly fnName: string;
+  readonly flags: number;
+  /** Infinity when the job has no timeout. */
+  readonly timeoutMs: number;
+}
+
+/** What few jobs need: made on first use. */
+export interface JobMore {
+  xfer: Transferable[] | null;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  /** The pool asked the worker to stop this job. */
+  stopRequested: boolean;
+}
+
+/**
  * A job's future. A job that is running cannot be stopped at once, so
  * `cancel()` on it asks the job to stop and returns `false` (as
  * `concurrent.futures` does) unless the pool terminates such workers.
  */
 export class JobFuture<T> extends Future<T> {
+  // Few fields: a burst of submits keeps thousands of these alive through
+  // young-generation collections, whose cost grows with their size.
   /** @internal */
-  _owner: JobOwner;
-  /** @internal */
-  _fnId: number;
+  _spec: JobSpec;
   /** @internal For a chunk, the items. */
   _args: unknown[];
-  /** @internal */
-  _flags: number;
-  /** @internal */
-  _xfer: Transferable[] | null = null;
-  /** @internal Infinity when the job has no timeout. */
-  _timeoutMs: number;
   /** @internal */
   _jstate: number = JOB_QUEUED;
   /** @internal */
   _worker: PoolWorker | null = null;
   /** @internal The job's sequence number in its worker. */
   _seq = -1;
-  /** @internal The pool asked the worker to stop this job. */
-  _stopRequested = false;
-  /** @internal */
-  _timer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** @internal The loop whose virtual clock waits for this job. */
   _extLoop: EventLoop | null = null;
-  /** @internal For error messages. */
-  _fnName: string;
+  /** @internal Transfers, timeout timer, stop request; null for most jobs. */
+  _more: JobMore | null = null;
 
-  constructor(
-    owner: JobOwner,
-    fnId: number,
-    fnName: string,
-    args: unknown[],
-    flags: number,
-    timeoutMs: number,
-  ) {
+  constructor(spec: JobSpec, args: unknown[]) {
     super();
-    this._owner = owner;
-    this._fnId = fnId;
-    this._fnName = fnName;
+    this._spec = spec;
     this._args = args;
-    this._flags = flags;
-    this._timeoutMs = timeoutMs;
     if (this._loop !== null) this._attach(this._loop);
+  }
+
+  /** @internal */
+  _moreOf(): JobMore {
+    return this._more ??= { xfer: null, timer: undefined, stopRequested: false };
   }
 
   /**
@@ -82,7 +88,7 @@ export class JobFuture<T> extends Future<T> {
    */
   override cancel(msg?: string): boolean {
     if (this.done()) return super.cancel(msg);
-    return this._owner._cancelJob(this, msg);
+    return this._spec.owner._cancelJob(this, msg);
   }
 
   /** @internal Cancels the future itself, whatever the job is doing. */
@@ -103,7 +109,7 @@ export class JobFuture<T> extends Future<T> {
   /** @internal */
   override _reprInfo(): string[] {
     const info = super._reprInfo();
-    info.splice(2, 0, `job=${this._fnName}`);
+    info.splice(2, 0, `job=${this._spec.fnName}`);
     return info;
   }
 

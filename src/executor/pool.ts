@@ -15,7 +15,14 @@ import {
   type JobResult,
   WorkerFunction,
 } from "./function.ts";
-import { JOB_DONE, JOB_QUEUED, JOB_SENT, JobFuture } from "./job_future.ts";
+import {
+  JOB_DONE,
+  JOB_QUEUED,
+  JOB_SENT,
+  JobFuture,
+  type JobMore,
+  type JobSpec,
+} from "./job_future.ts";
 import { MapResults } from "./map.ts";
 import { PoolWorker } from "./pool_worker.ts";
 import {
@@ -115,6 +122,10 @@ interface FnRecord {
   id: number;
   def: FnDef;
   name: string;
+  /** Shared by this pool's `submit` jobs of the function; made on first use. */
+  plain: JobSpec | null;
+  /** Shared by its `map` chunks. */
+  chunk: JobSpec | null;
 }
 
 // How much queued work (ms) a worker holds beyond the job it runs: enough to
@@ -491,7 +502,14 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
         `the pool's queue is full (maxQueue=${this._maxQueue}): wait for jobs to finish`,
       );
     }
-    const job = new JobFuture<unknown>(this, rec.id, rec.name, args, flags, timeoutMs);
+    const spec = timeoutMs !== Infinity
+      ? this._spec(rec, flags, timeoutMs)
+      : flags === 0
+      ? rec.plain ??= this._spec(rec, flags, timeoutMs)
+      : flags === J_CHUNK
+      ? rec.chunk ??= this._spec(rec, flags, timeoutMs)
+      : this._spec(rec, flags, timeoutMs);
+    const job = new JobFuture<unknown>(spec, args);
     let xfer: Transferable[] | null = null;
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
@@ -500,7 +518,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
         if (list !== undefined) (xfer ??= []).push(...list);
       }
     }
-    job._xfer = xfer;
+    if (xfer !== null) job._moreOf().xfer = xfer;
     this._queue.push(job);
     this._queued++;
     this._pending++;
@@ -524,6 +542,11 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
   }
 
   /** @internal */
+  _spec(rec: FnRecord, flags: number, timeoutMs: number): JobSpec {
+    return { owner: this, fnId: rec.id, fnName: rec.name, flags, timeoutMs };
+  }
+
+  /** @internal */
   _checkOpen(what: string): void {
     if (this._shutdown) {
       throw new RuntimeError(`cannot ${what}() on a WorkerPoolExecutor after shutdown()`);
@@ -535,6 +558,21 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
 
   /** @internal The id and definition of a job function, checked once. */
   _fnRecord(fn: unknown, what: string): FnRecord {
+    // A burst of submits is most often of one function.
+    if (fn === this._lastFn) return this._lastRec!;
+    const rec = this._findFnRecord(fn, what);
+    this._lastFn = fn;
+    this._lastRec = rec;
+    return rec;
+  }
+
+  /** @internal */
+  _lastFn: unknown = undefined;
+  /** @internal */
+  _lastRec: FnRecord | null = null;
+
+  /** @internal */
+  _findFnRecord(fn: unknown, what: string): FnRecord {
     if (typeof fn === "function") {
       let rec = this._fnByObject.get(fn);
       if (rec !== undefined) return rec;
@@ -542,7 +580,13 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
       rec = this._fnByKey.get(src);
       if (rec === undefined) {
         const id = this._fnDefs.length;
-        rec = { id, def: [id, FN_SOURCE, src], name: describeFn(fn as JobFunction) };
+        rec = {
+          id,
+          def: [id, FN_SOURCE, src],
+          name: describeFn(fn as JobFunction),
+          plain: null,
+          chunk: null,
+        };
         this._fnDefs.push(rec.def);
         this._fnByKey.set(src, rec);
       }
@@ -554,7 +598,13 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
       let rec = this._fnByKey.get(key);
       if (rec === undefined) {
         const id = this._fnDefs.length;
-        rec = { id, def: [id, FN_MODULE, fn.url, fn.exportName], name: String(fn) };
+        rec = {
+          id,
+          def: [id, FN_MODULE, fn.url, fn.exportName],
+          name: String(fn),
+          plain: null,
+          chunk: null,
+        };
         this._fnDefs.push(rec.def);
         this._fnByKey.set(key, rec);
       }
@@ -735,10 +785,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     if (job === undefined || job._seq !== seq) return;
     w.jobs[slot] = undefined;
     w.inflight--;
-    if (job._timer !== undefined) {
-      clearTimeout(job._timer);
-      job._timer = undefined;
-    }
+    if (job._more !== null) clearTimer(job._more);
     if (job._jstate === JOB_DONE) {
       // Its future was settled early (cancelled or timed out); the worker is free of it now.
       if (--w.abandoned === 0) {
@@ -795,7 +842,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     for (let i = 1; i <= RING && back.length < max; i++) {
       const job = w.jobs[(w.seq - i) & (RING - 1)];
       // Moved buffers are already in that worker: such a job stays there.
-      if (job === undefined || job._jstate !== JOB_SENT || job._xfer !== null) continue;
+      if (job === undefined || job._jstate !== JOB_SENT || hasTransfers(job)) continue;
       // Jobs start in order: once one has started, all older ones have.
       if (!w.withdraw(job)) break;
       back.push(job);
@@ -809,10 +856,10 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     if (job._jstate === JOB_QUEUED) this._queued--;
     job._jstate = JOB_DONE;
     job._args = NO_ARGS;
-    job._xfer = null;
-    if (job._timer !== undefined) {
-      clearTimeout(job._timer);
-      job._timer = undefined;
+    const more = job._more;
+    if (more !== null) {
+      more.xfer = null;
+      clearTimer(more);
     }
     this._pending--;
   }
@@ -821,14 +868,16 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
   _onStarted(w: PoolWorker, seq: number): void {
     const job = w.jobs[seq & (RING - 1)];
     if (job === undefined || job._seq !== seq || job._jstate !== JOB_SENT) return;
-    job._timer = setTimeout(() => {
-      job._timer = undefined;
+    const more = job._moreOf();
+    const spec = job._spec;
+    more.timer = setTimeout(() => {
+      more.timer = undefined;
       if (job.done() || job._jstate !== JOB_SENT) return;
       this._abandon(job);
       job.setException(
-        new TimeoutError(`job ${job._fnName} ran longer than timeoutMs=${job._timeoutMs}`),
+        new TimeoutError(`job ${spec.fnName} ran longer than timeoutMs=${spec.timeoutMs}`),
       );
-    }, job._timeoutMs);
+    }, spec.timeoutMs);
   }
 
   // ---- cancellation -------------------------------------------------------------
@@ -856,8 +905,9 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
       this._abandon(job);
       return job._cancelFuture(msg);
     }
-    if (!job._stopRequested) {
-      job._stopRequested = true;
+    const more = job._moreOf();
+    if (!more.stopRequested) {
+      more.stopRequested = true;
       w.requestStop(job);
     }
     return false;
@@ -872,12 +922,10 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     this._pending--;
     job._jstate = JOB_DONE;
     job._args = NO_ARGS;
-    if (job._timer !== undefined) {
-      clearTimeout(job._timer);
-      job._timer = undefined;
-    }
-    if (!job._stopRequested) {
-      job._stopRequested = true;
+    const more = job._moreOf();
+    clearTimer(more);
+    if (!more.stopRequested) {
+      more.stopRequested = true;
       w.requestStop(job);
     }
     w.abandoned++;
@@ -933,7 +981,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
       w.jobs[(w.seq + i) & (RING - 1)] = undefined;
       if (job._jstate === JOB_DONE) continue;
       // Moved buffers went down with the worker: such a job cannot be resent.
-      if (w.withdraw(job) && job._xfer === null) back.push(job);
+      if (w.withdraw(job) && !hasTransfers(job)) back.push(job);
       else lost.push(job);
     }
     w.inflight = 0;
@@ -1014,6 +1062,18 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
 }
 
 const NO_ARGS: unknown[] = [];
+
+function clearTimer(more: JobMore): void {
+  if (more.timer !== undefined) {
+    clearTimeout(more.timer);
+    more.timer = undefined;
+  }
+}
+
+/** Moved buffers are already in the worker the job was sent to. */
+function hasTransfers(job: JobFuture<unknown>): boolean {
+  return job._more !== null && job._more.xfer !== null;
+}
 
 function count(v: unknown, what: string, min: number): number {
   if (typeof v !== "number" || Number.isNaN(v)) {

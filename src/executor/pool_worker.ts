@@ -88,8 +88,9 @@ export class PoolWorker {
     let countAt = 0;
     for (let i = 0; i < batch.length; i++) {
       const job = batch[i];
-      const fnId = job._fnId;
-      const flags = job._flags;
+      const spec = job._spec;
+      const fnId = spec.fnId;
+      const flags = spec.flags;
       const args = job._args;
       const chunk = (flags & J_CHUNK) !== 0;
       const argc = chunk ? 1 : args.length;
@@ -109,7 +110,8 @@ export class PoolWorker {
       if (chunk) flat.push(args);
       else if (argc === 1) flat.push(args[0]);
       else for (let k = 0; k < argc; k++) flat.push(args[k]);
-      if (job._xfer !== null) (xfer ??= []).push(...job._xfer);
+      const more = job._more;
+      if (more !== null && more.xfer !== null) (xfer ??= []).push(...more.xfer);
     }
     const msg: ToWorker = { t: M_JOBS, defs, jobs: flat };
     try {
@@ -170,7 +172,7 @@ export class PoolWorker {
       const seq = this._claim(job);
       const jobs = encodeOne(seq, job);
       try {
-        this.worker.postMessage({ t: M_JOBS, defs: null, jobs } as ToWorker, job._xfer ?? []);
+        this.worker.postMessage({ t: M_JOBS, defs: null, jobs } as ToWorker, job._more?.xfer ?? []);
       } catch (e) {
         Atomics.store(this.slots, seq & (RING - 1), -1);
         this.release(job);
@@ -208,6 +210,7 @@ export class PoolWorker {
 /** One job in the layout of `ToWorker.jobs`. */
 function encodeOne(seq: number, job: JobFuture<unknown>): unknown[] {
   const args = job._args;
-  if (job._flags & J_CHUNK) return [seq, job._fnId, job._flags, 1, 1, args];
-  return [seq, job._fnId, job._flags, args.length, 1, ...args];
+  const { fnId, flags } = job._spec;
+  if (flags & J_CHUNK) return [seq, fnId, flags, 1, 1, args];
+  return [seq, fnId, flags, args.length, 1, ...args];
 }
