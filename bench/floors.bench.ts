@@ -1,12 +1,14 @@
 // The floors under two of issue 6's missed goals: what the runtime itself
 // charges for the work, measured beside aio. bench/RESULTS.md quotes them.
 // Run: deno bench -A bench/floors.bench.ts
-import { CancelledError, type Coroutine, createTask, getRunningLoop, run } from "../mod.ts";
+import { CancelledError, type Coroutine, createTask, getRunningLoop, Queue, run } from "../mod.ts";
 import { RUNS, scale } from "./_util.ts";
 
 const SWITCHES = scale(1_000_000);
 const CANCELS = scale(100_000);
 const DEPTH = 10;
+const ITEMS = scale(1_000_000);
+const CAPACITY = 100;
 
 function* spin(k: number): Coroutine<void> {
   for (let i = 0; i < k; i++) yield;
@@ -146,6 +148,92 @@ Deno.bench({
           if (!(e instanceof CancelledError)) throw e;
         }
       }
+    });
+  },
+});
+
+// ---- W6: items through a bounded queue ------------------------------------------
+// `q.put(x)` is a coroutine: nothing happens until it is awaited, so each put
+// and get is a `yield*` over a fresh object. Stepping the two generators by
+// hand, with a bare array for a queue and no loop at all, gives the floor.
+
+/** Runs producer and consumer round robin until both finish. */
+function stepBoth(p: Generator<unknown, void>, c: Generator<unknown, void>): void {
+  let pDone = false;
+  let cDone = false;
+  while (!pDone || !cDone) {
+    if (!pDone) pDone = p.next().done === true;
+    if (!cDone) cDone = c.next().done === true;
+  }
+}
+
+/** A `yield*` operand that completes at once, as a queue op with room does. */
+class DoneOp implements Iterator<unknown>, Iterable<unknown> {
+  done = true;
+  value: unknown = undefined;
+  [Symbol.iterator](): this {
+    return this;
+  }
+  next(): IteratorResult<unknown> {
+    return this as IteratorResult<unknown>;
+  }
+}
+
+function handQueue(withOps: boolean): void {
+  const q: number[] = [];
+  let head = 0;
+  function* producer(): Generator<unknown, void> {
+    for (let i = 0; i < ITEMS; i++) {
+      while (q.length - head >= CAPACITY) yield;
+      q.push(i);
+      if (withOps) yield* new DoneOp();
+    }
+  }
+  function* consumer(): Generator<unknown, void> {
+    let sum = 0;
+    for (let i = 0; i < ITEMS; i++) {
+      while (q.length === head) yield;
+      sum += q[head++];
+      if (head > 4096) {
+        q.splice(0, head);
+        head = 0;
+      }
+      if (withOps) yield* new DoneOp();
+    }
+    if (sum < 0) throw new Error("unreachable");
+  }
+  stepBoth(producer(), consumer());
+}
+
+const w6 = `W6 floor: ${ITEMS} items through a queue of ${CAPACITY}`;
+
+Deno.bench({
+  name: "floor: two generators stepped by hand, a yield* per put and get",
+  group: w6,
+  baseline: true,
+  ...RUNS,
+  fn: () => handQueue(true),
+});
+
+Deno.bench({
+  name: "the same without the yield*s (not a coroutine API)",
+  group: w6,
+  ...RUNS,
+  fn: () => handQueue(false),
+});
+
+Deno.bench({
+  name: "aio: Queue(100), a producer task and a consumer",
+  group: w6,
+  ...RUNS,
+  fn: async () => {
+    await run(function* () {
+      const q = new Queue<number>(CAPACITY);
+      const producer = createTask(function* () {
+        for (let i = 0; i < ITEMS; i++) yield* q.put(i);
+      });
+      for (let i = 0; i < ITEMS; i++) yield* q.get();
+      yield* producer;
     });
   },
 });
