@@ -16,7 +16,7 @@ import {
   type Task,
   ValueError,
 } from "../mod.ts";
-import { CORE, vrun } from "./_util.ts";
+import { caught, CORE, vrun } from "./_util.ts";
 
 /** Gives the loop `n` iterations: enough for done callbacks to run. */
 function* turns(n = 3): Coroutine<void> {
@@ -270,13 +270,7 @@ Deno.test("gather: a future or task given twice is one child, pending or already
     const g = gather([a, a]);
     assert.equal(g.cancel(), true);
     assert.equal(a.cancelled(), true);
-    let err: unknown;
-    try {
-      yield* g;
-    } catch (e) {
-      err = e;
-    }
-    assert.ok(err instanceof CancelledError);
+    assert.ok((yield* caught(g)) instanceof CancelledError);
   });
 });
 

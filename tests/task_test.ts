@@ -18,7 +18,7 @@ import {
   Task,
   ValueError,
 } from "../mod.ts";
-import { newLoop, vrun, withLoop } from "./_util.ts";
+import { expectError, newLoop, vrun, withLoop } from "./_util.ts";
 
 /** A coroutine that returns `value` without suspending. */
 function* returns<T>(value: T): Coroutine<T> {
@@ -1231,13 +1231,7 @@ function* cancelledErrorOfTask(): Coroutine<CancelledError> {
   });
   yield;
   t.cancel("stop");
-  try {
-    yield* t;
-  } catch (e) {
-    assert.ok(e instanceof CancelledError);
-    return e;
-  }
-  throw new Error("the cancelled task returned");
+  return yield* expectError(CancelledError, () => t);
 }
 
 Deno.test("a cancellation's CancelledError has no captured stack outside debug mode", () =>
