@@ -42,7 +42,8 @@ export class CancelledError extends Error {
  * @internal The CancelledError the loop throws into a cancelled coroutine.
  *
  * Constructing an `Error` costs about 1.4 µs in Deno (with any
- * `Error.stackTraceLimit`), twice the rest of a cancellation put together, and
+ * `Error.stackTraceLimit`), and about 3 µs inside a resumed `yield*` chain,
+ * where a cancellation makes it: 41% of cancelling a task 10 frames deep. And
  * cancelling is control flow that timeouts and task groups do all the time.
  * So outside debug mode the error is made without `Error`'s constructor: it is
  * still an `instanceof CancelledError` with its `name` and `message`, and its

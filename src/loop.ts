@@ -139,7 +139,6 @@ export class Handle {
   ) {
     this._loop = loop;
     this._fn = fn;
-    // Most callbacks take no arguments: share one array instead of retaining one each.
     this._args = args;
     this._context = ctx;
     if (loop._debug) handleTracebacks.set(this, new Error().stack);
