@@ -515,6 +515,24 @@ Deno.test("host driver: an idle loop does not spin", async () => {
   assert.ok(iterations < 1000, `${iterations} iterations while idle for 50 ms`);
 });
 
+Deno.test("host driver: an error escaping an iteration rejects runForever and leaves the loop usable", async () => {
+  const loop = newLoop();
+  const orig = loop._runOnce.bind(loop);
+  let calls = 0;
+  loop._runOnce = () => {
+    if (++calls === 3) throw new Error("broken iteration");
+    return orig();
+  };
+  const spin = () => loop.callSoon(spin); // keeps the loop busy, one iteration after another
+  loop.callSoon(spin);
+  await assert.rejects(() => loop.runForever(), Error, "broken iteration");
+  assert.equal(loop.isRunning(), false);
+  loop._runOnce = orig;
+  loop.callSoon(() => loop.stop());
+  await loop.runForever(); // runs again
+  loop.close();
+});
+
 Deno.test("virtual clock: time does not jump while a fromPromise is in flight", async () => {
   const order: string[] = [];
   await run(function* () {
