@@ -272,3 +272,64 @@ export class ExceptionGroup extends AggregateError {
     this.exceptions = Object.freeze([...exceptions]);
   }
 }
+
+/**
+ * The stream ended before a read got what it asked for: `readexactly(n)`
+ * before `n` bytes, `readuntil()` before the separator. The bytes read so far
+ * are in `.partial` (they are no longer buffered); `.expected` is the byte
+ * count asked for, or `null` when it was not known (`readuntil`). asyncio's
+ * `IncompleteReadError`.
+ *
+ * @example
+ * ```ts
+ * import { IncompleteReadError } from "@aio/aio";
+ * const e = new IncompleteReadError(new Uint8Array(3), 10);
+ * console.log(e.message); // "3 bytes read on a total of 10 expected bytes"
+ * console.log(e.partial.length, e.expected); // 3 10
+ * ```
+ *
+ * @category I/O
+ */
+export class IncompleteReadError extends Error {
+  /** The bytes read before the end of the stream. */
+  partial: Uint8Array;
+  /** How many bytes were expected in all; `null` if unknown. */
+  expected: number | null;
+  /** Creates the error; the message says how many bytes came of how many. */
+  constructor(partial: Uint8Array, expected: number | null, options?: ErrorOptions) {
+    super(
+      `${partial.length} bytes read on a total of ${expected ?? "undefined"} expected bytes`,
+      options,
+    );
+    this.name = "IncompleteReadError";
+    this.partial = partial;
+    this.expected = expected;
+  }
+}
+
+/**
+ * `readuntil()` read `limit` bytes without finding the separator, or found
+ * it after more than `limit` bytes. The data stays buffered: read it with
+ * `read()` or `readexactly(e.consumed)`, or drop the connection.
+ * `.consumed` is how many bytes the error is about. asyncio's
+ * `LimitOverrunError`.
+ *
+ * @example
+ * ```ts
+ * import { LimitOverrunError } from "@aio/aio";
+ * const e = new LimitOverrunError("separator not found within the limit", 65537);
+ * console.log(e.name, e.consumed); // "LimitOverrunError" 65537
+ * ```
+ *
+ * @category I/O
+ */
+export class LimitOverrunError extends Error {
+  /** How many bytes, from the start of the buffer, are to be consumed. */
+  consumed: number;
+  /** Creates the error. */
+  constructor(message: string, consumed: number, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "LimitOverrunError";
+    this.consumed = consumed;
+  }
+}

@@ -15,6 +15,7 @@ import {
   TimeoutError,
   ValueError,
 } from "../mod.ts";
+import { IncompleteReadError, LimitOverrunError } from "../src/errors.ts";
 
 const SIMPLE = {
   CancelledError,
@@ -111,4 +112,32 @@ Deno.test("ExceptionGroup: empty or missing exceptions → ValueError", () => {
     () => new ExceptionGroup("none", "ab" as unknown as unknown[]),
     ValueError,
   );
+});
+
+Deno.test("IncompleteReadError: name, partial, expected, asyncio's message", () => {
+  const partial = new Uint8Array([1, 2, 3]);
+  const e = new IncompleteReadError(partial, 10);
+  assert.equal(IncompleteReadError.name, "IncompleteReadError");
+  assert.equal(e.name, "IncompleteReadError");
+  assert.ok(e instanceof Error);
+  assert.equal(e.partial, partial);
+  assert.equal(e.expected, 10);
+  assert.equal(e.message, "3 bytes read on a total of 10 expected bytes");
+  assert.equal(String(e), "IncompleteReadError: 3 bytes read on a total of 10 expected bytes");
+  const unknown = new IncompleteReadError(new Uint8Array(0), null, { cause: e });
+  assert.equal(unknown.expected, null);
+  assert.equal(unknown.message, "0 bytes read on a total of undefined expected bytes");
+  assert.equal(unknown.cause, e);
+});
+
+Deno.test("LimitOverrunError: name, message, consumed", () => {
+  const e = new LimitOverrunError("separator not found", 65_537, { cause: "root" });
+  assert.equal(LimitOverrunError.name, "LimitOverrunError");
+  assert.equal(e.name, "LimitOverrunError");
+  assert.ok(e instanceof Error);
+  assert.ok(!(e instanceof IncompleteReadError) && !(e instanceof ValueError));
+  assert.equal(e.message, "separator not found");
+  assert.equal(e.consumed, 65_537);
+  assert.equal(e.cause, "root");
+  assert.ok(typeof e.stack === "string" && e.stack.includes("LimitOverrunError"));
 });
