@@ -71,3 +71,16 @@ export function* caught(aw: Iterable<unknown>): Coroutine<unknown> {
   }
   return undefined;
 }
+
+/**
+ * Waits in real time until `cond()` holds, checking every few milliseconds,
+ * for state that changes outside the loop (a worker pool's counts). Fails
+ * naming `what` after `ms`.
+ */
+export async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new assert.AssertionError({ message: `timed out: ${what}` });
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}

@@ -14,7 +14,7 @@ import {
   workerFunction,
   WorkerPoolExecutor,
 } from "../mod.ts";
-import { CORE } from "./_util.ts";
+import { CORE, until } from "./_util.ts";
 
 const jobs = new URL("./fixtures/executor_jobs.ts", import.meta.url);
 type Jobs = typeof import("./fixtures/executor_jobs.ts");
@@ -118,15 +118,19 @@ Deno.test("cancelRunning: terminate stops a job that ignores cancellation and re
   const forever = pool.submit((flag: Int32Array) => {
     Atomics.store(flag, 0, 1);
     Atomics.notify(flag, 0);
-    for (;;);
+    // Blocks its thread and ignores its signal. Bounded: Deno 2.9's
+    // Worker.terminate() cannot stop a thread busy in synchronous code.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);
   }, s.flag);
   const behind = pool.submit((x: number) => x * 2, 21); // sent to the same worker, not started
   await s.started();
   assert.equal(forever.cancel(), true, "terminate mode cancels at once");
   assert.equal(forever.cancelled(), true);
-  // The job behind it moves to the replacement worker.
+  // The job behind it moves to a replacement worker at once: the spinning
+  // one no longer counts toward maxWorkers, and goes after the grace period.
   assert.equal(await behind, 42);
-  assert.equal(pool.stats().workers, 1);
+  await until(() => pool.stats().workers === 1, "the spinning worker is terminated");
+  assert.equal(pool.stats().abandoned, 0);
   assert.equal(await pool.submit(() => "alive"), "alive");
 });
 
@@ -141,7 +145,32 @@ Deno.test("cancelRunning: terminate leaves a worker alone if the job stops withi
   const fut = pool.submit(untilAborted, s.flag);
   await s.started();
   assert.equal(fut.cancel(), true);
-  assert.equal(await pool.submit(getState), "kept", "same worker: its state survived");
+  assert.equal(pool.stats().abandoned, 1, "cancelled, and still running");
+  await until(() => pool.stats().abandoned === 0, "the job answers its stop request");
+  assert.equal(pool.stats().workers, 1);
+  assert.equal(await pool.submit(getState), "kept", "same worker: back in service, its state kept");
+});
+
+Deno.test("cancelRunning: terminate spares the other jobs running on the worker of a cancelled one", async () => {
+  await using pool = new WorkerPoolExecutor({
+    maxWorkers: 1,
+    cancelRunning: "terminate",
+    cancelGraceMs: 20,
+  });
+  const s = startFlag();
+  const stubborn = pool.submit((flag: Int32Array) => {
+    Atomics.store(flag, 0, 1);
+    Atomics.notify(flag, 0);
+    return new Promise(() => {}); // never settles, ignores its signal
+  }, s.flag);
+  const sibling = pool.submit(() => new Promise((r) => setTimeout(() => r("sibling"), 150)));
+  await s.started();
+  assert.equal(stubborn.cancel(), true);
+  // The grace period passes long before the sibling is done: the worker goes
+  // only once nothing but the abandoned job runs there.
+  assert.equal(await sibling, "sibling");
+  await until(() => pool.stats().workers === 0, "the worker left with only the abandoned job goes");
+  assert.equal(await pool.submit(() => "next"), "next");
 });
 
 Deno.test("timeoutMs: a job running too long fails with TimeoutError and is stopped", async () => {
@@ -153,7 +182,7 @@ Deno.test("timeoutMs: a job running too long fails with TimeoutError and is stop
   const t0 = performance.now();
   await assert.rejects(
     settled(pool.submitWith({ timeoutMs: 50 }, () => {
-      for (;;);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);
     })),
     (e: Error) => e instanceof TimeoutError && /timeoutMs=50/.test(e.message),
   );
@@ -161,6 +190,41 @@ Deno.test("timeoutMs: a job running too long fails with TimeoutError and is stop
   assert.equal(await pool.submit(() => 1), 1);
   // Cooperative: the signal aborts at the timeout.
   await assert.rejects(settled(pool.submitWith({ timeoutMs: 20 }, untilAborted)), TimeoutError);
+});
+
+Deno.test("timeoutMs: a job ignoring its signal does not wedge a one-worker pool (cooperative mode)", async () => {
+  const pool = new WorkerPoolExecutor({ maxWorkers: 1, cancelGraceMs: 60_000 });
+  const blockAWhile = () => {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);
+  };
+  const stuck = pool.submitWith({ timeoutMs: 30 }, blockAWhile);
+  await assert.rejects(settled(stuck), TimeoutError);
+  // The blocked worker holds no slot: the next job gets a replacement.
+  assert.equal(await pool.submit((x: number) => x + 1, 1), 2);
+  const st = pool.stats();
+  assert.equal(st.abandoned, 1);
+  assert.equal(st.workers, 2, "the replacement, and the abandoned one in its grace period");
+  // Shutdown terminates the abandoned job rather than waiting a minute for it.
+  await pool.shutdown();
+  assert.deepEqual(pool.stats(), {
+    workers: 0,
+    queued: 0,
+    running: 0,
+    abandoned: 0,
+    done: 2,
+    submitted: 2,
+  });
+});
+
+Deno.test("timeoutMs: after the grace period, the worker of a job ignoring its signal is terminated", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1, cancelGraceMs: 20 });
+  const stuck = pool.submitWith({ timeoutMs: 10 }, () => {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);
+  });
+  await assert.rejects(settled(stuck), TimeoutError);
+  await until(() => pool.stats().workers === 0, "the abandoned worker is terminated");
+  assert.equal(pool.stats().abandoned, 0);
+  assert.equal(await pool.submit(() => "fresh"), "fresh");
 });
 
 Deno.test("timeoutMs: the clock starts when a worker starts the job, not at submit", async () => {
@@ -203,7 +267,14 @@ Deno.test("test_concurrent_futures::test_shutdown::test_cancel_futures", async (
   assert.equal(cancelled + finished, 20);
   assert.ok(cancelled >= 15, `only ${cancelled} cancelled`);
   assert.ok(finished >= 1);
-  assert.deepEqual(pool.stats(), { workers: 0, queued: 0, running: 0 });
+  assert.deepEqual(pool.stats(), {
+    workers: 0,
+    queued: 0,
+    running: 0,
+    abandoned: 0,
+    done: 20,
+    submitted: 20,
+  });
 });
 
 Deno.test("test_concurrent_futures::test_shutdown::test_hang_issue12364", async () => {
@@ -231,7 +302,14 @@ Deno.test("test_concurrent_futures::test_shutdown::test_context_manager_shutdown
     pool = p;
     assert.equal(await p.submit((x: number) => Math.abs(x), -5), 5);
   }
-  assert.deepEqual(pool.stats(), { workers: 0, queued: 0, running: 0 });
+  assert.deepEqual(pool.stats(), {
+    workers: 0,
+    queued: 0,
+    running: 0,
+    abandoned: 0,
+    done: 1,
+    submitted: 1,
+  });
 });
 
 Deno.test("cancel: a job blocking its worker sees the request through JobContext.cancelled", async () => {

@@ -67,6 +67,45 @@ Deno.test("test_concurrent_futures::test_deadlock::test_exit_during_func_exec_on
   assert.equal(await pool.submit(() => "still here"), "still here");
 });
 
+Deno.test("a job posting anything to the parent cannot crash it: its worker dies, the pool heals", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+  const posts = [null, undefined, 42, "text", { t: 12 }, { t: 12, r: null, x: 7 }];
+  for (const value of posts) {
+    const r = await outcome(pool.submit((v: unknown) => {
+      (self as unknown as { postMessage(m: unknown): void }).postMessage(v);
+      return "not reached";
+    }, value));
+    assert.ok("err" in r && r.err instanceof BrokenWorkerError, `${value}: ${String(r)}`);
+    assert.match((r as { err: Error }).err.message, /self\.postMessage\(\)/);
+  }
+  // Whatever a job does to the scope, the entry's own channel stays out of reach.
+  const r = await outcome(pool.submit(() => {
+    delete (self as unknown as { postMessage?: unknown }).postMessage;
+    return typeof (self as unknown as { postMessage?: unknown }).postMessage;
+  }));
+  assert.deepEqual(r, { ok: "undefined" });
+  assert.equal(await pool.submit(() => "healed"), "healed");
+});
+
+Deno.test("a job cannot forge another job's result: a protocol-shaped message is the worker's fault", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+  // Both run on the one worker: the victim (seq 0) waits, the forger posts
+  // a well-formed result message for seq 0 (and then for seq 0 to 9).
+  const victim = pool.submit(() => new Promise((r) => setTimeout(() => r("real"), 200)));
+  const forger = pool.submit(() => {
+    const post = (self as unknown as { postMessage(m: unknown): void }).postMessage;
+    for (let seq = 0; seq < 10; seq++) {
+      post({ t: 12, r: [seq, 1, "forged"], x: null, busy: 0, n: 1 });
+    }
+    return "forger";
+  });
+  const [v, f] = await Promise.all([outcome(victim), outcome(forger)]);
+  assert.notDeepEqual(v, { ok: "forged" });
+  assert.ok("err" in v && v.err instanceof BrokenWorkerError, "the victim's worker died");
+  assert.ok("err" in f && f.err instanceof BrokenWorkerError);
+  assert.equal(await pool.submit(() => "healed"), "healed");
+});
+
 Deno.test("a dying worker's unstarted jobs move to another worker; other workers are untouched", async () => {
   await using pool = new WorkerPoolExecutor({ maxWorkers: 2 });
   const spin = (ms: number, v: number) => {
@@ -123,7 +162,65 @@ Deno.test("test_concurrent_futures::test_init::FailingInitializerMixin::test_ini
     name: "BrokenWorkerError",
     message: /initializer failed/,
   });
-  assert.deepEqual(pool.stats(), { workers: 0, queued: 0, running: 0 });
+  assert.deepEqual(pool.stats(), {
+    workers: 0,
+    queued: 0,
+    running: 0,
+    abandoned: 0,
+    done: 3,
+    submitted: 3,
+  });
+});
+
+for (const call of ["Deno.exit(0)", "self.close()"]) {
+  const how = call;
+  Deno.test(`an initializer that calls ${how} breaks the pool instead of respawning workers`, async () => {
+    const init = new Function(call) as () => void;
+    await using pool = new WorkerPoolExecutor({ maxWorkers: 2, initializer: init });
+    const futs = [pool.submit(() => 1), pool.submit(() => 2)];
+    for (const f of futs) {
+      const r = await outcome(f);
+      assert.ok("err" in r && r.err instanceof BrokenWorkerError, String(r));
+      assert.match((r as { err: Error }).err.message, /initializer failed/);
+      assert.match((r as { err: Error }).err.message, new RegExp(how.replace(/[.()]/g, "\\$&")));
+    }
+    assert.throws(() => pool.submit(() => 3), { name: "BrokenWorkerError" });
+    const st = pool.stats();
+    assert.equal(st.workers, 0, "no worker is respawned");
+    assert.equal(st.submitted, 2);
+    assert.equal(st.done, 2);
+  });
+}
+
+Deno.test("an initializer that never returns breaks the pool after initializerTimeoutMs", async () => {
+  await using pool = new WorkerPoolExecutor({
+    maxWorkers: 1,
+    initializer: () => new Promise(() => {}),
+    initializerTimeoutMs: 50,
+  });
+  const r = await outcome(pool.submit(() => 1));
+  assert.ok("err" in r && r.err instanceof BrokenWorkerError, String(r));
+  assert.match(
+    (r as { err: Error }).err.message,
+    /initializer did not finish within initializerTimeoutMs=50/,
+  );
+  assert.throws(() => pool.submit(() => 2), { name: "BrokenWorkerError" });
+  assert.equal(pool.stats().workers, 0);
+});
+
+Deno.test("bad input: initializerTimeoutMs and maxHeapMb are checked", () => {
+  assert.throws(
+    () => new WorkerPoolExecutor({ initializerTimeoutMs: "1s" as unknown as number }),
+    { name: "TypeError", message: /initializerTimeoutMs/ },
+  );
+  assert.throws(() => new WorkerPoolExecutor({ maxHeapMb: -1 }), {
+    name: "ValueError",
+    message: /maxHeapMb/,
+  });
+  assert.throws(() => new WorkerPoolExecutor({ maxHeapMb: 1.5 }), {
+    name: "ValueError",
+    message: /maxHeapMb/,
+  });
 });
 
 Deno.test("bad input: functions that cannot be sent are a TypeError at submit", async () => {

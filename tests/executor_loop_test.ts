@@ -54,7 +54,14 @@ Deno.test("setDefaultExecutor: runInExecutor(null) uses it; shutdownDefaultExecu
     loop.setDefaultExecutor(pool);
     assert.equal(yield* loop.runInExecutor(null, () => "custom pool"), "custom pool");
   });
-  assert.deepEqual(pool.stats(), { workers: 0, queued: 0, running: 0 });
+  assert.deepEqual(pool.stats(), {
+    workers: 0,
+    queued: 0,
+    running: 0,
+    abandoned: 0,
+    done: 1,
+    submitted: 1,
+  });
   assert.throws(() => pool.submit(() => 1), { name: "RuntimeError" });
 });
 

@@ -195,7 +195,14 @@ Deno.test("submit: thousands of tiny jobs keep their own results", async () => {
   for (let i = 0; i < 5000; i++) futs.push(pool.submit((x: number) => x * 3, i));
   const all = await Promise.all(futs);
   assert.ok(all.every((v, i) => v === i * 3));
-  assert.deepEqual(pool.stats(), { workers: 2, queued: 0, running: 0 });
+  assert.deepEqual(pool.stats(), {
+    workers: 2,
+    queued: 0,
+    running: 0,
+    abandoned: 0,
+    done: 5000,
+    submitted: 5000,
+  });
 });
 
 Deno.test("job errors keep name, message, stack, cause and custom fields", async () => {
@@ -313,7 +320,14 @@ Deno.test("using: a pool in a coroutine is shut down when the scope ends", async
     return yield* p.submit(() => "inside");
   });
   assert.equal(r, "inside");
-  assert.deepEqual(pool!.stats(), { workers: 0, queued: 0, running: 0 });
+  assert.deepEqual(pool!.stats(), {
+    workers: 0,
+    queued: 0,
+    running: 0,
+    abandoned: 0,
+    done: 1,
+    submitted: 1,
+  });
 });
 
 Deno.test("the worker entry loads from a remote URL, as when aio is imported from JSR", async () => {

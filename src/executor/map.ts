@@ -5,7 +5,7 @@
  * @module
  */
 import type { Coroutine } from "../task.ts";
-import type { JobFuture } from "./job_future.ts";
+import type { JobFuture } from "./job.ts";
 import type { ChunkResult } from "./protocol.ts";
 import { deserializeError, type SerializedError } from "./remote_error.ts";
 

@@ -15,14 +15,9 @@ import {
   type JobResult,
   WorkerFunction,
 } from "./function.ts";
-import {
-  JOB_DONE,
-  JOB_QUEUED,
-  JOB_SENT,
-  JobFuture,
-  type JobMore,
-  type JobSpec,
-} from "./job_future.ts";
+import { Dispatcher } from "./dispatch.ts";
+import { Failures } from "./failure.ts";
+import { ABANDONED, JobFuture, JobLedger, type JobSpec, QUEUED, SENT } from "./job.ts";
 import { MapResults } from "./map.ts";
 import { PoolWorker } from "./pool_worker.ts";
 import {
@@ -40,8 +35,8 @@ import {
   M_READY,
   M_STARTED,
   R_CANCELLED,
+  R_ERROR,
   R_OK,
-  RING,
   SEQ_WRAP,
 } from "./protocol.ts";
 import { deserializeError, type SerializedError } from "./remote_error.ts";
@@ -67,6 +62,12 @@ export interface WorkerPoolOptions {
   initializer?: JobFunction | WorkerFunction;
   /** Arguments for `initializer`. */
   initargs?: unknown[];
+  /**
+   * How long (ms) a worker's initializer may take before the pool is broken
+   * with a `BrokenWorkerError` saying so; default 60,000. `Infinity` waits
+   * forever.
+   */
+  initializerTimeoutMs?: number;
   /** Most jobs waiting for a worker; `submit` beyond it throws `QueueFull`. Default unbounded. */
   maxQueue?: number;
   /**
@@ -77,8 +78,20 @@ export interface WorkerPoolOptions {
    * `cancelGraceMs` its worker is terminated and replaced.
    */
   cancelRunning?: "signal" | "terminate";
-  /** Grace period (ms) before `"terminate"` stops a worker; default 1000. */
+  /**
+   * Grace period (ms) a job whose future was settled without it (timed out,
+   * or cancelled in `"terminate"` mode) has to stop before its worker is
+   * terminated; default 1000. Meanwhile that worker takes no new jobs and
+   * a replacement may start, so the job does not hold the pool's capacity.
+   */
   cancelGraceMs?: number;
+  /**
+   * Heap limit of each worker in MB (V8's old generation), default 0: the
+   * runtime's default. A job that exceeds it ends its worker, and the jobs
+   * running there fail with `BrokenWorkerError`, instead of the runtime's
+   * fatal out-of-memory error taking the whole process down.
+   */
+  maxHeapMb?: number;
   /** Prefix of the workers' names, seen in stack traces and the inspector. */
   name?: string;
 }
@@ -105,14 +118,26 @@ export interface MapOptions {
   buffersize?: number;
 }
 
-/** A snapshot of a pool, for tests and monitoring. */
+/**
+ * A snapshot of a pool, for tests and monitoring. `submitted` always equals
+ * `queued + running + done`.
+ */
 export interface PoolStats {
-  /** Live workers. */
+  /** Live workers, including those finishing an abandoned job. */
   workers: number;
   /** Jobs waiting for a worker. */
   queued: number;
-  /** Jobs sent to workers and not answered (including abandoned ones). */
+  /** Jobs sent to a worker whose futures are pending. */
   running: number;
+  /**
+   * Jobs whose futures are settled (timed out, or cancelled in `"terminate"`
+   * mode) but which still run in a worker; counted in `done` too.
+   */
+  abandoned: number;
+  /** Jobs whose futures are settled. */
+  done: number;
+  /** Jobs accepted since the pool was created. */
+  submitted: number;
 }
 
 /** Shown as the `fn` of `submit`, `map` and `runInExecutor`. */
@@ -128,20 +153,8 @@ interface FnRecord {
   chunk: JobSpec | null;
 }
 
-// How much queued work (ms) a worker holds beyond the job it runs: enough to
-// hide a message round trip, little enough that a worker freed early finds
-// work left in the pool rather than stuck behind a busy one.
-const TARGET_QUEUED_MS = 2;
-const MAX_PER_WORKER = RING >> 1;
-// Jobs per message. Each postMessage costs tens of microseconds beyond
-// cloning (waking the worker's thread), so fewer, fuller messages win;
-// the worker answers every millisecond of work, which keeps the pipe full.
-const BATCH_MAX = 1024;
-const INITIAL_PER_WORKER = 8;
 // Jobs submitted in one synchronous run beyond which they are sent at once.
 const FLUSH_EARLY = 256;
-// Stealing jobs back from a busy worker pays once they would wait this long (ms).
-const STEAL_MIN_MS = 1;
 
 let poolCounter = 0;
 
@@ -195,32 +208,27 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
   /** @internal */
   readonly _graceMs: number;
   /** @internal */
+  readonly _initTimeoutMs: number;
+  /** @internal */
+  readonly _maxHeapMb: number;
+  /** @internal */
   readonly _name: string;
   /** @internal */
   _initDef: FnDef | null = null;
   /** @internal */
   _initArgs: unknown[];
 
-  /** @internal Live workers. */
-  _workers: PoolWorker[] = [];
-  /** @internal Jobs waiting for a worker, from `_head` on. */
-  _queue: (JobFuture<unknown> | undefined)[] = [];
-  /** @internal */
-  _head = 0;
-  /** @internal Jobs in `_queue` that are still queued (cancelled ones are skipped). */
-  _queued = 0;
-  /** @internal Jobs not settled yet, queued or sent. */
-  _pending = 0;
+  /** @internal Every job's state and the counters (job.ts). */
+  readonly _ledger: JobLedger = new JobLedger();
+  /** @internal The workers and what each is sent (dispatch.ts). */
+  readonly _dispatch: Dispatcher = new Dispatcher(this);
+  /** @internal Deaths, breaking, grace and initializer timers (failure.ts). */
+  readonly _failures: Failures = new Failures(this);
+
   /** @internal */
   _flushQueued = false;
   /** @internal Queued jobs at which `submit` sends without waiting for the flush task. */
   _earlyAt = FLUSH_EARLY;
-  /** @internal Smoothed synchronous run time of one job (ms). */
-  _perJobMs = NaN;
-  /** @internal Decayed sums behind `_perJobMs`. */
-  _statMs = 0;
-  /** @internal */
-  _statJobs = 0;
 
   /** @internal */
   _fnByObject: WeakMap<object, FnRecord> = new WeakMap();
@@ -228,11 +236,12 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
   _fnByKey: Map<string, FnRecord> = new Map();
   /** @internal */
   _fnDefs: FnDef[] = [];
-
+  /** @internal */
+  _lastFn: unknown = undefined;
+  /** @internal */
+  _lastRec: FnRecord | null = null;
   /** @internal */
   _shutdown = false;
-  /** @internal Set when workers cannot start: every later submit fails with it. */
-  _broken: BrokenWorkerError | null = null;
   /** @internal */
   _drained: (() => void)[] = [];
 
@@ -287,7 +296,14 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
         throw new TypeError(`initargs cannot be sent to a worker: ${(e as Error).message}`);
       }
     }
-    for (let i = 0; i < this._minWorkers; i++) this._spawn();
+    this._initTimeoutMs = checkDelay(
+      options.initializerTimeoutMs ?? 60_000,
+      "initializerTimeoutMs",
+    );
+    this._maxHeapMb = options.maxHeapMb === undefined
+      ? 0
+      : count(options.maxHeapMb, "maxHeapMb", 0);
+    for (let i = 0; i < this._minWorkers; i++) if (!this._dispatch.spawn()) break;
   }
 
   /**
@@ -410,21 +426,14 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     const wait = options?.wait ?? true;
     this._shutdown = true;
     if (options?.cancelFutures) {
-      for (let i = this._head; i < this._queue.length; i++) {
-        const job = this._queue[i];
-        if (job !== undefined && job._jstate === JOB_QUEUED) {
-          this._finish(job);
-          job._cancelFuture("the pool was shut down");
-        }
+      const ledger = this._ledger;
+      for (const job of ledger.queuedJobs()) {
+        ledger.settle(job, R_CANCELLED, "the pool was shut down");
       }
-      this._queue = [];
-      this._head = 0;
-      this._queued = 0;
-      for (const w of this._workers) {
+      for (const w of this._dispatch.workers) {
         for (const job of w.jobs) {
-          if (job !== undefined && !job.done() && w.withdraw(job)) {
-            this._finish(job);
-            job._cancelFuture("the pool was shut down");
+          if (job !== undefined && job._jstate === SENT && w.withdraw(job)) {
+            ledger.settle(job, R_CANCELLED, "the pool was shut down");
           }
         }
       }
@@ -470,19 +479,27 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
   }
 
   /**
-   * Counts of workers, queued and running jobs.
+   * Counts of workers and jobs; `submitted` always equals `queued + running + done`.
    *
    * @example
    * ```ts ignore
    * import { WorkerPoolExecutor } from "@aio/aio";
    * await using pool = new WorkerPoolExecutor();
-   * console.log(pool.stats()); // { workers: 0, queued: 0, running: 0 }
+   * await pool.submit(() => 1);
+   * console.log(pool.stats());
+   * // { workers: 1, queued: 0, running: 0, abandoned: 0, done: 1, submitted: 1 }
    * ```
    */
   stats(): PoolStats {
-    let running = 0;
-    for (const w of this._workers) running += w.inflight;
-    return { workers: this._workers.length, queued: this._queued, running };
+    const l = this._ledger;
+    return {
+      workers: this._dispatch.workers.length,
+      queued: l.queued,
+      running: l.running,
+      abandoned: l.abandoned,
+      done: l.done,
+      submitted: l.submitted,
+    };
   }
 
   // ---- submitting -----------------------------------------------------------
@@ -497,7 +514,8 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
   ): JobFuture<unknown> {
     this._checkOpen(what);
     const rec = this._fnRecord(fn, what);
-    if (this._queued >= this._maxQueue) {
+    const ledger = this._ledger;
+    if (ledger.queued >= this._maxQueue) {
       throw new QueueFull(
         `the pool's queue is full (maxQueue=${this._maxQueue}): wait for jobs to finish`,
       );
@@ -519,26 +537,17 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
       }
     }
     if (xfer !== null) job._moreOf().xfer = xfer;
-    this._queue.push(job);
-    this._queued++;
-    this._pending++;
+    ledger.enqueue(job);
     if (!this._flushQueued) {
       this._flushQueued = true;
       queueMicrotask(this._flushTask);
-    } else if (this._queued >= this._earlyAt) {
-      this._flushEarly();
+    } else if (ledger.queued >= this._earlyAt) {
+      // Many jobs submitted in one go: send what running workers can take
+      // now rather than at the end of the caller's synchronous code, so
+      // they work while the caller goes on submitting.
+      this._flush(false);
     }
     return job;
-  }
-
-  /**
-   * @internal Many jobs submitted in one go: send what running workers can
-   * take now rather than at the end of the caller's synchronous code, so
-   * they work while the caller goes on submitting.
-   */
-  _flushEarly(): void {
-    this._flush(false);
-    this._earlyAt = this._queued + FLUSH_EARLY;
   }
 
   /** @internal */
@@ -551,8 +560,9 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     if (this._shutdown) {
       throw new RuntimeError(`cannot ${what}() on a WorkerPoolExecutor after shutdown()`);
     }
-    if (this._broken !== null) {
-      throw new BrokenWorkerError(this._broken.message, { cause: this._broken.cause });
+    const broken = this._failures.broken;
+    if (broken !== null) {
+      throw new BrokenWorkerError(broken.message, { cause: broken.cause });
     }
   }
 
@@ -565,11 +575,6 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     this._lastRec = rec;
     return rec;
   }
-
-  /** @internal */
-  _lastFn: unknown = undefined;
-  /** @internal */
-  _lastRec: FnRecord | null = null;
 
   /** @internal */
   _findFnRecord(fn: unknown, what: string): FnRecord {
@@ -618,111 +623,42 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
   /** @internal */
   _defOf = (id: number): FnDef => this._fnDefs[id];
 
-  // ---- dispatching ------------------------------------------------------------
-
   /** @internal */
   _flushTask = (): void => {
     this._flushQueued = false;
-    this._flush();
+    this._flush(true);
   };
 
-  /**
-   * @internal Sends queued jobs to workers, starting workers as needed
-   * (unless `spawn` is false).
-   */
-  _flush(spawn = true): void {
-    this._earlyAt = this._queued + FLUSH_EARLY;
-    if (this._queued === 0 || this._broken !== null) return;
-    const workers = this._workers;
-    if (spawn) {
-      let idle = 0;
-      for (const w of workers) if (w.inflight === 0 && !w.draining) idle++;
-      // A new worker costs a blocking isolate start (~10 ms): only for work
-      // that the idle ones cannot take.
-      while (this._queued > idle && workers.length < this._maxWorkers) {
-        if (!this._trySpawn()) return;
-        idle++;
-      }
-    }
-    const cap = this._perWorker();
-    // A worker is topped up once half of what it may hold is left: it is
-    // still busy with that while the next batch travels, and batches stay
-    // large instead of one small message per reply.
-    const low = cap >> 1;
-    let open = 0;
-    for (const w of workers) if (!w.draining && w.inflight <= low) open++;
-    if (open === 0) return;
-    // Least loaded first; each takes an even share of what is left.
-    const order = workers.filter((w) => !w.draining && w.inflight <= low);
-    if (order.length > 1) order.sort((a, b) => a.inflight - b.inflight);
-    for (let k = 0; k < order.length && this._queued > 0; k++) {
-      const w = order[k];
-      let share = Math.min(cap - w.inflight, Math.ceil(this._queued / (order.length - k)));
-      if (w.idleTimer !== undefined) {
-        clearTimeout(w.idleTimer);
-        w.idleTimer = undefined;
-      }
-      while (share > 0 && this._queued > 0) {
-        const batch: JobFuture<unknown>[] = [];
-        while (batch.length < share && batch.length < BATCH_MAX && this._queued > 0) {
-          const job = this._queue[this._head];
-          this._queue[this._head++] = undefined;
-          if (job === undefined || job._jstate !== JOB_QUEUED) continue;
-          this._queued--;
-          batch.push(job);
-        }
-        share -= batch.length;
-        if (batch.length > 0) w.send(this, batch, this._defOf);
-      }
-    }
-    if (this._head > 1024 && this._head * 2 > this._queue.length) {
-      this._queue = this._queue.slice(this._head);
-      this._head = 0;
-    }
+  /** @internal */
+  _flush(spawn: boolean): void {
+    if (this._failures.broken === null) this._dispatch.flush(spawn);
+    this._earlyAt = this._ledger.queued + FLUSH_EARLY;
   }
 
-  /** @internal How many jobs a worker may hold, from how long jobs take. */
-  _perWorker(): number {
-    const ms = this._perJobMs;
-    if (ms !== ms) return INITIAL_PER_WORKER;
-    const n = Math.floor(TARGET_QUEUED_MS / Math.max(ms, 1e-4)) + 1;
-    return n > MAX_PER_WORKER ? MAX_PER_WORKER : n;
-  }
-
-  /** @internal Spawns a worker, or breaks the pool if that is impossible. */
-  _trySpawn(): boolean {
+  /** @internal Starts a worker for the dispatcher, or breaks the pool if that is impossible. */
+  _newWorker(): PoolWorker | null {
+    if (this._failures.broken !== null) return null;
+    let w: PoolWorker;
     try {
-      this._spawn();
-      return true;
+      w = new PoolWorker(this, {
+        name: this._name,
+        init: this._initDef,
+        initArgs: this._initArgs,
+        maxHeapMb: this._maxHeapMb,
+      });
     } catch (e) {
       // No permission to read the worker module, no Worker at all, …
-      this._break(`cannot start a worker: ${(e as Error)?.message ?? e}`, e);
-      return false;
+      this._failures.breakPool(`cannot start a worker: ${(e as Error)?.message ?? e}`, e);
+      return null;
     }
-  }
-
-  /** @internal */
-  _spawn(): PoolWorker {
-    const w = new PoolWorker(this, this._name, this._initDef, this._initArgs);
-    this._workers.push(w);
+    if (this._initDef !== null) this._failures.startInitClock(w);
     return w;
-  }
-
-  /** @internal Puts a job a dead worker never started back at the front. */
-  _requeue(job: JobFuture<unknown>): void {
-    job._jstate = JOB_QUEUED;
-    job._worker = null;
-    job._seq = -1;
-    if (this._head > 0) this._queue[--this._head] = job;
-    else this._queue.unshift(job);
-    this._queued++;
   }
 
   // ---- replies ----------------------------------------------------------------
 
-  /** @internal */
+  /** @internal A protocol message from `w` (pool_worker.ts checked its shape). */
   _onMessage(w: PoolWorker, m: FromWorker): void {
-    if (w.dead) return;
     switch (m.t) {
       case M_DONE:
         this._onDone(w, m.r, m.x, m.busy, m.n);
@@ -731,150 +667,97 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
         this._onStarted(w, m.seq);
         break;
       case M_READY:
-        w.ready = true;
+        this._failures.ready(w);
         break;
       case M_INIT_FAILED:
-        this._break(
+        this._failures.breakPool(
           `the pool's initializer failed: ${m.error.name}: ${m.error.message}`,
           deserializeError(m.error),
         );
         break;
       case M_FATAL:
-        this._onDeath(
+        this._onWorkerError(
           w,
-          `worker ${w.id} died of an uncaught error: ${m.error.name}: ${m.error.message}`,
+          `an uncaught error: ${m.error.name}: ${m.error.message}`,
           deserializeError(m.error),
         );
         break;
       case M_CLOSING:
-        this._onDeath(w, `worker ${w.id} exited: a job called ${m.how}`, undefined);
+        this._onWorkerError(w, `it exited: ${w.ready ? "a job" : "it"} called ${m.how}`);
         break;
+      default:
+        throw new TypeError(`unknown message tag ${describe((m as { t: unknown }).t)}`);
     }
+  }
+
+  /** @internal The worker died, could not start, or broke the protocol. */
+  _onWorkerError(w: PoolWorker, message: string, cause?: unknown): void {
+    const atInit = this._initDef === null
+      ? "a worker failed to start"
+      : "the pool's initializer failed (its worker died before it finished)";
+    this._failures.onWorkerError(w, message, cause, atInit);
   }
 
   /** @internal */
   _onDone(w: PoolWorker, r: unknown[], x: unknown[] | null, busy: number, n: number): void {
-    if (n > 0) {
-      // Weighted by jobs, decayed by reply: one slow first call (compiling,
-      // JIT) does not outweigh the hundred fast jobs of the next batch.
-      this._statMs = this._statMs * 0.5 + busy;
-      this._statJobs = this._statJobs * 0.5 + n;
-      this._perJobMs = this._statMs / this._statJobs;
-    }
+    this._dispatch.record(busy, n);
     for (let i = 0; i < r.length;) {
       let seq = r[i] as number;
       const end = i + 2 + (r[i + 1] as number);
       for (let k = i + 2; k < end; k++) {
-        this._settle(w, seq, R_OK, r[k]);
+        this._answer(w, seq, R_OK, r[k]);
         seq = seq + 1 === SEQ_WRAP ? 0 : seq + 1;
       }
       i = end;
     }
     if (x !== null) {
       for (let i = 0; i < x.length; i += 3) {
-        this._settle(w, x[i] as number, x[i + 1] as number, x[i + 2]);
+        const status = x[i + 1] as number;
+        this._answer(w, x[i] as number, status, x[i + 2]);
       }
     }
     this._afterProgress(w);
   }
 
   /** @internal One job's answer. */
-  _settle(w: PoolWorker, seq: number, status: number, value: unknown): void {
-    const slot = seq & (RING - 1);
-    const job = w.jobs[slot];
-    if (job === undefined || job._seq !== seq) return;
-    w.jobs[slot] = undefined;
-    w.inflight--;
-    if (job._more !== null) clearTimer(job._more);
-    if (job._jstate === JOB_DONE) {
+  _answer(w: PoolWorker, seq: number, status: number, value: unknown): void {
+    const job = w.jobAt(seq);
+    if (job === undefined) return;
+    if (job._jstate === ABANDONED) {
       // Its future was settled early (cancelled or timed out); the worker is free of it now.
-      if (--w.abandoned === 0) {
-        if (w.graceTimer !== undefined) clearTimeout(w.graceTimer);
-        w.graceTimer = undefined;
-        w.draining = false;
-      }
+      this._ledger.release(job);
       return;
     }
-    this._finish(job);
-    if (status === R_OK) job.setResult(value);
-    else if (status === R_CANCELLED) job._cancelFuture(job._cancelMessage);
-    else job.setException(deserializeError(value as SerializedError));
+    if (status === R_OK) this._ledger.settle(job, R_OK, value);
+    else if (status === R_CANCELLED) this._ledger.settle(job, R_CANCELLED, job._cancelMessage);
+    else this._ledger.settle(job, R_ERROR, deserializeError(value as SerializedError));
   }
 
-  /** @internal After replies or a death: dispatch more, idle, reap, drain. */
+  /** @internal After replies, a cancel or a death: dispatch more, idle, reap, drain. */
   _afterProgress(w: PoolWorker | null): void {
-    if (this._queued === 0 && w !== null && !w.dead && w.inflight === 0 && !w.draining) {
-      this._steal();
+    const ledger = this._ledger;
+    const dispatch = this._dispatch;
+    if (w !== null && !w.dead) {
+      if (w.draining) this._failures.afterDrainingReply(w);
+      else if (w.inflight === 0 && ledger.queued === 0) dispatch.steal();
     }
-    if (this._queued > 0) this._flush();
-    if (this._shutdown) {
-      this._reap();
-    } else if (w !== null && !w.dead && w.inflight === 0 && this._idleMs !== Infinity) {
-      if (w.idleTimer === undefined && this._workers.length > this._minWorkers) {
-        w.idleTimer = setTimeout(() => {
-          w.idleTimer = undefined;
-          if (w.inflight === 0 && this._workers.length > this._minWorkers) this._remove(w);
-        }, this._idleMs);
-      }
-    }
-  }
-
-  /**
-   * @internal A worker ran dry while others still hold jobs they have not
-   * started: take those back so the idle worker gets them. Only worth it
-   * when the waiting work outlasts a message round trip.
-   */
-  _steal(): void {
-    const ms = this._perJobMs;
-    for (const w of this._workers) {
-      const waiting = w.inflight - w.abandoned - 1;
-      if (waiting < 1 || !(waiting * ms > STEAL_MIN_MS)) continue;
-      this._takeBack(w, Math.ceil(waiting / 2));
-    }
-  }
-
-  /**
-   * @internal Withdraws up to `max` of the newest jobs `w` has not started
-   * and puts them back at the front of the queue, in their order.
-   */
-  _takeBack(w: PoolWorker, max: number): number {
-    const back: JobFuture<unknown>[] = [];
-    for (let i = 1; i <= RING && back.length < max; i++) {
-      const job = w.jobs[(w.seq - i) & (RING - 1)];
-      // Moved buffers are already in that worker: such a job stays there.
-      if (job === undefined || job._jstate !== JOB_SENT || hasTransfers(job)) continue;
-      // Jobs start in order: once one has started, all older ones have.
-      if (!w.withdraw(job)) break;
-      back.push(job);
-    }
-    for (const job of back) this._requeue(job);
-    return back.length;
-  }
-
-  /** @internal The job left the pool's books (settled now or about to be). */
-  _finish(job: JobFuture<unknown>): void {
-    if (job._jstate === JOB_QUEUED) this._queued--;
-    job._jstate = JOB_DONE;
-    job._args = NO_ARGS;
-    const more = job._more;
-    if (more !== null) {
-      more.xfer = null;
-      clearTimer(more);
-    }
-    this._pending--;
+    if (ledger.queued > 0) this._flush(true);
+    if (this._shutdown) this._reap();
+    else if (w !== null) dispatch.startIdleClock(w);
   }
 
   /** @internal A timed job started: its clock starts now. */
   _onStarted(w: PoolWorker, seq: number): void {
-    const job = w.jobs[seq & (RING - 1)];
-    if (job === undefined || job._seq !== seq || job._jstate !== JOB_SENT) return;
+    const job = w.jobAt(seq);
+    if (job === undefined || job._jstate !== SENT) return;
     const more = job._moreOf();
     const spec = job._spec;
     more.timer = setTimeout(() => {
       more.timer = undefined;
-      if (job.done() || job._jstate !== JOB_SENT) return;
-      this._abandon(job);
-      job.setException(
+      if (job._jstate !== SENT) return;
+      this._abandon(
+        job,
+        R_ERROR,
         new TimeoutError(`job ${spec.fnName} ran longer than timeoutMs=${spec.timeoutMs}`),
       );
     }, spec.timeoutMs);
@@ -884,26 +767,25 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
 
   /** @internal */
   _cancelJob(job: JobFuture<unknown>, msg: string | undefined): boolean {
-    if (job._jstate === JOB_QUEUED) {
-      this._finish(job);
-      const ok = job._cancelFuture(msg);
+    const ledger = this._ledger;
+    if (job._jstate === QUEUED) {
+      ledger.settle(job, R_CANCELLED, msg);
       this._afterProgress(null);
-      return ok;
+      return true;
     }
-    if (job._jstate !== JOB_SENT) return job._cancelFuture(msg);
+    if (job._jstate !== SENT) return job._cancelFuture(msg);
     const w = job._worker!;
     if (w.withdraw(job)) {
       // The worker had not started it and now never will.
-      this._finish(job);
-      const ok = job._cancelFuture(msg);
+      ledger.settle(job, R_CANCELLED, msg);
       this._afterProgress(w);
-      return ok;
+      return true;
     }
     // Running: ask it to stop.
     job._cancelMessage = msg;
     if (this._terminateOnCancel) {
-      this._abandon(job);
-      return job._cancelFuture(msg);
+      this._abandon(job, R_CANCELLED, msg);
+      return true;
     }
     const more = job._moreOf();
     if (!more.stopRequested) {
@@ -914,165 +796,56 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
   }
 
   /**
-   * @internal The job's future is about to be settled while the job still
-   * runs: tell the job to stop and, with "terminate", give it a grace period.
+   * @internal Settles a running job's future now (`status`, `value`) and
+   * asks the job to stop. The job may never stop: its worker takes no new
+   * jobs, gives back those it has not started, no longer counts toward
+   * `maxWorkers`, and is terminated after the grace period.
    */
-  _abandon(job: JobFuture<unknown>): void {
+  _abandon(job: JobFuture<unknown>, status: number, value: unknown): void {
     const w = job._worker!;
-    this._pending--;
-    job._jstate = JOB_DONE;
-    job._args = NO_ARGS;
     const more = job._moreOf();
-    clearTimer(more);
     if (!more.stopRequested) {
       more.stopRequested = true;
       w.requestStop(job);
     }
-    w.abandoned++;
-    // The job may never stop: send nothing more there, and move what waits
-    // behind it to other workers.
-    w.draining = true;
-    this._takeBack(w, RING);
-    if (this._queued > 0 && !this._flushQueued) {
+    this._ledger.abandon(job, status, value);
+    this._dispatch.drain(w);
+    this._failures.startGrace(w);
+    if (this._ledger.queued > 0 && !this._flushQueued) {
       this._flushQueued = true;
       queueMicrotask(this._flushTask);
     }
-    if (this._terminateOnCancel && w.graceTimer === undefined) {
-      w.graceTimer = setTimeout(() => {
-        w.graceTimer = undefined;
-        if (w.abandoned > 0) {
-          this._onDeath(
-            w,
-            `worker ${w.id} was terminated: a cancelled job did not stop within ` +
-              `cancelGraceMs=${this._graceMs}`,
-            undefined,
-          );
-        }
-      }, this._graceMs);
-    }
-  }
-
-  // ---- failure ----------------------------------------------------------------
-
-  /** @internal The worker's `error` event: it died, or never started. */
-  _onWorkerError(w: PoolWorker, message: string): void {
-    if (w.dead) return;
-    if (!w.ready) {
-      this._break(`a worker failed to start: ${message}`, undefined);
-    } else {
-      this._onDeath(w, `worker ${w.id} died: ${message}`, undefined);
-    }
-  }
-
-  /**
-   * @internal A worker is gone: the jobs it was running fail, the ones it
-   * had not started go back to the queue, and the pool goes on.
-   */
-  _onDeath(w: PoolWorker, message: string, cause: unknown): void {
-    if (w.dead) return;
-    w.terminate();
-    this._workers.splice(this._workers.indexOf(w), 1);
-    const lost: JobFuture<unknown>[] = [];
-    const back: JobFuture<unknown>[] = [];
-    // Oldest first, so requeued jobs keep their order.
-    for (let i = 0; i < RING; i++) {
-      const job = w.jobs[(w.seq + i) & (RING - 1)];
-      if (job === undefined) continue;
-      w.jobs[(w.seq + i) & (RING - 1)] = undefined;
-      if (job._jstate === JOB_DONE) continue;
-      // Moved buffers went down with the worker: such a job cannot be resent.
-      if (w.withdraw(job) && !hasTransfers(job)) back.push(job);
-      else lost.push(job);
-    }
-    w.inflight = 0;
-    for (let i = back.length - 1; i >= 0; i--) this._requeue(back[i]);
-    for (const job of lost) {
-      this._finish(job);
-      job.setException(new BrokenWorkerError(message, cause === undefined ? undefined : { cause }));
-    }
-    if (!this._shutdown) {
-      while (this._workers.length < this._minWorkers) if (!this._trySpawn()) return;
-    }
-    this._afterProgress(null);
-  }
-
-  /** @internal Workers cannot start: fail everything and refuse new jobs. */
-  _break(message: string, cause: unknown): void {
-    if (this._broken !== null) return;
-    const err = new BrokenWorkerError(message, cause === undefined ? undefined : { cause });
-    this._broken = err;
-    const jobs: JobFuture<unknown>[] = [];
-    for (let i = this._head; i < this._queue.length; i++) {
-      const job = this._queue[i];
-      if (job !== undefined && job._jstate === JOB_QUEUED) jobs.push(job);
-    }
-    this._queue = [];
-    this._head = 0;
-    for (const w of this._workers) {
-      for (const job of w.jobs) if (job !== undefined && job._jstate === JOB_SENT) jobs.push(job);
-      w.terminate();
-    }
-    this._workers = [];
-    for (const job of jobs) {
-      this._finish(job);
-      job.setException(new BrokenWorkerError(message, { cause: err.cause }));
-    }
-    this._queued = 0;
-    this._checkDrained();
-  }
-
-  /** @internal A job failed to be sent: its arguments do not clone. */
-  _onSendFailed(job: JobFuture<unknown>, error: unknown): void {
-    job._jstate = JOB_SENT; // counted as sent: _finish must not touch _queued
-    this._finish(job);
-    job.setException(error);
   }
 
   // ---- shutdown -----------------------------------------------------------------
 
-  /** @internal Stops workers that have nothing left to do after shutdown. */
+  /**
+   * @internal After shutdown: stops workers with nothing left to do, and
+   * those left with only abandoned jobs (they would otherwise run forever).
+   */
   _reap(): void {
     if (!this._shutdown) return;
-    if (this._queued === 0) {
-      for (const w of [...this._workers]) if (w.inflight === 0) this._remove(w);
+    const ledger = this._ledger;
+    if (ledger.queued === 0) {
+      for (const w of [...this._dispatch.workers]) {
+        if (w.inflight === 0) this._dispatch.remove(w);
+        else if (w.inflight === w.abandoned) {
+          for (const job of w.jobs) if (job !== undefined) ledger.release(job);
+          this._dispatch.remove(w);
+        }
+      }
     }
-    this._checkDrained();
-  }
-
-  /** @internal */
-  _remove(w: PoolWorker): void {
-    w.terminate();
-    const i = this._workers.indexOf(w);
-    if (i >= 0) this._workers.splice(i, 1);
-  }
-
-  /** @internal */
-  _isDrained(): boolean {
-    return this._pending <= 0 && this._workers.length === 0;
-  }
-
-  /** @internal */
-  _checkDrained(): void {
     if (this._drained.length > 0 && this._isDrained()) {
       const waiters = this._drained;
       this._drained = [];
       for (const resolve of waiters) resolve();
     }
   }
-}
 
-const NO_ARGS: unknown[] = [];
-
-function clearTimer(more: JobMore): void {
-  if (more.timer !== undefined) {
-    clearTimeout(more.timer);
-    more.timer = undefined;
+  /** @internal */
+  _isDrained(): boolean {
+    return this._ledger.pending === 0 && this._dispatch.workers.length === 0;
   }
-}
-
-/** Moved buffers are already in the worker the job was sent to. */
-function hasTransfers(job: JobFuture<unknown>): boolean {
-  return job._more !== null && job._more.xfer !== null;
 }
 
 function count(v: unknown, what: string, min: number): number {

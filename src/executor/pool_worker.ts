@@ -1,5 +1,17 @@
-// The pool's handle on one worker: spawning it, sending batches of jobs,
-// and the per-worker job table the replies are matched against.
+// The pool's handle on one worker: it spawns the worker, sends it batches of
+// jobs, receives its replies, and holds the slot table the replies are
+// matched against. It decides nothing: job states belong to job.ts, which
+// alone calls `hold` and `release`; the timers belong to dispatch.ts (idle)
+// and failure.ts (grace, initializer).
+//
+// Every message the worker's entry sends carries `k`, a random key the pool
+// gave it in M_INIT and that the entry keeps in a module variable: a job can
+// call `self.postMessage` (the entry intercepts that too, and reports it),
+// but it cannot produce a message with the key, so it cannot speak the
+// protocol (forge a result, or crash the parent with a malformed message).
+// A message without the key, or malformed, is the worker's fault: before the
+// worker is ready that is its initializer's doing, later a job's. One channel
+// keeps the order: nothing a job posts can overtake the worker's M_READY.
 
 import type { FnDef, FromWorker, ToWorker } from "./protocol.ts";
 import {
@@ -14,73 +26,153 @@ import {
   S_STOP,
   SEQ_WRAP,
 } from "./protocol.ts";
-import { JOB_SENT, type JobFuture } from "./job_future.ts";
+import type { JobFuture } from "./job.ts";
 
 /** What a worker handle reports to its pool. */
 export interface WorkerOwner {
+  /** A well-formed protocol message. Throwing from here counts as the worker's fault. */
   _onMessage(w: PoolWorker, m: FromWorker): void;
-  _onWorkerError(w: PoolWorker, message: string): void;
-  /** A job could not be sent (its arguments do not clone). */
-  _onSendFailed(job: JobFuture<unknown>, error: unknown): void;
+  /** The worker died, failed to start, or broke the protocol. */
+  _onWorkerError(w: PoolWorker, message: string, cause?: unknown): void;
 }
 
-const WORKER_URL = new URL("./worker.ts", import.meta.url);
+/** Options of one worker. */
+export interface WorkerSetup {
+  name: string;
+  init: FnDef | null;
+  initArgs: unknown[];
+  /** Heap limit of the worker's isolate (MB), or 0 for the runtime's default. */
+  maxHeapMb: number;
+}
 
+let WORKER_URL: URL | null = null;
 let workerCounter = 0;
 
 /** One worker of a pool. */
 export class PoolWorker {
   readonly id: number = ++workerCounter;
   readonly worker: Worker;
+  /** The key the worker's messages carry (see the header). */
+  readonly #key: number = crypto.getRandomValues(new Uint32Array(1))[0] + 1;
   /** Shared with the worker: one state word per job slot (see protocol.ts). */
   readonly slots: Int32Array;
-  /** Jobs sent and not answered, by `seq % RING`. */
+  /** Jobs sent and not released, by `seq % RING`; written by `hold` and `release` only. */
   readonly jobs: (JobFuture<unknown> | undefined)[] = new Array(RING).fill(undefined);
   /** How many entries of `jobs` are in use. */
   inflight = 0;
-  /** Jobs whose futures are done but which still run here (cancelled or timed out). */
+  /** How many of them are ABANDONED (job.ts counts them). */
   abandoned = 0;
   /** Function ids this worker has been sent. */
   readonly defined: Set<number> = new Set();
+  /** The worker said it is ready: its initializer (if any) has run. */
   ready = false;
   dead = false;
-  /** No new jobs: it is about to be terminated. */
+  /** No new jobs: it runs an abandoned job, or is about to be terminated (dispatch.ts). */
   draining = false;
+  /** dispatch.ts: stops the worker once it has been idle long enough. */
   idleTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** failure.ts: terminates the worker if an abandoned job does not stop. */
   graceTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** failure.ts: breaks the pool if the initializer does not finish in time. */
+  initTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** Sequence number of the next job sent. */
   seq = 0;
 
-  constructor(owner: WorkerOwner, name: string, init: FnDef | null, initArgs: unknown[]) {
+  constructor(owner: WorkerOwner, setup: WorkerSetup) {
     const sab = new SharedArrayBuffer(RING * 4);
     this.slots = new Int32Array(sab);
     // No job has this slot value: the worker claims nothing by accident.
     this.slots.fill(-1);
-    this.worker = new Worker(WORKER_URL, { type: "module", name: `${name}-${this.id}` });
-    this.worker.onmessage = (e: MessageEvent<FromWorker>) => owner._onMessage(this, e.data);
+    WORKER_URL ??= new URL("./worker.ts", import.meta.url);
+    this.worker = new Worker(WORKER_URL, { type: "module", name: `${setup.name}-${this.id}` });
+    this.worker.onmessage = (e: MessageEvent<FromWorker>) => {
+      if (this.dead) return;
+      const m = e.data;
+      if (typeof m !== "object" || m === null || m.k !== this.#key) {
+        owner._onWorkerError(
+          this,
+          "a job posted a message to the pool (self.postMessage): jobs must return their results",
+        );
+        return;
+      }
+      try {
+        owner._onMessage(this, m);
+      } catch (err) {
+        owner._onWorkerError(this, "it sent the pool a message that could not be read", err);
+      }
+    };
     this.worker.onerror = (e: ErrorEvent) => {
       // Without this, a worker's uncaught error would end the whole process.
       e.preventDefault();
-      owner._onWorkerError(this, `${e.message} (${e.filename}:${e.lineno})`);
+      if (!this.dead) owner._onWorkerError(this, `${e.message} (${e.filename}:${e.lineno})`);
     };
     this.worker.onmessageerror = () => {
-      owner._onWorkerError(this, "a message from the worker could not be deserialized");
+      if (!this.dead) {
+        owner._onWorkerError(this, "a message from the worker could not be deserialized");
+      }
     };
-    const msg: ToWorker = { t: M_INIT, slots: sab, init, initArgs };
+    const msg: ToWorker = {
+      t: M_INIT,
+      k: this.#key,
+      slots: sab,
+      init: setup.init,
+      initArgs: setup.initArgs,
+      maxHeapMb: setup.maxHeapMb,
+    };
     this.worker.postMessage(msg);
   }
 
+  /** Gives `job` the next sequence number and its slot; returns the sequence number. */
+  hold(job: JobFuture<unknown>): number {
+    const seq = this.seq;
+    this.seq = seq + 1 === SEQ_WRAP ? 0 : seq + 1;
+    const slot = seq & (RING - 1);
+    Atomics.store(this.slots, slot, seq * 4 + S_QUEUED);
+    this.jobs[slot] = job;
+    this.inflight++;
+    return seq;
+  }
+
+  /** Frees the slot of `job`. */
+  release(job: JobFuture<unknown>): void {
+    const slot = job._seq & (RING - 1);
+    if (this.jobs[slot] === job) {
+      this.jobs[slot] = undefined;
+      this.inflight--;
+    }
+  }
+
+  /** The job in the slot of `seq`, if `seq` is still its sequence number. */
+  jobAt(seq: number): JobFuture<unknown> | undefined {
+    const job = this.jobs[seq & (RING - 1)];
+    return job !== undefined && job._seq === seq ? job : undefined;
+  }
+
   /**
-   * Sends `batch` in one message (plus the definitions of functions this
-   * worker has not seen). A job whose arguments do not clone fails alone:
-   * the batch is resent job by job.
+   * Marks a job the worker has not started as never to run; false if the
+   * worker started it first.
    */
-  send(owner: WorkerOwner, batch: JobFuture<unknown>[], defsById: (id: number) => FnDef): void {
+  withdraw(job: JobFuture<unknown>): boolean {
+    const base = job._seq * 4;
+    return Atomics.compareExchange(
+      this.slots,
+      job._seq & (RING - 1),
+      base + S_QUEUED,
+      base + S_CANCELLED,
+    ) === base;
+  }
+
+  /**
+   * Posts `batch` (jobs just given consecutive slots by `hold`) in one
+   * message, with the definitions of functions this worker has not seen.
+   * Returns the jobs whose arguments could not be sent, with the error, so
+   * that only they fail: after a failed batch, jobs are sent one by one.
+   */
+  send(batch: JobFuture<unknown>[], defOf: (id: number) => FnDef): [JobFuture<unknown>, unknown][] {
     let defs: FnDef[] | null = null;
-    const startSeq = this.seq;
-    // Consecutive seqs from startSeq; runs of jobs sharing fnId, flags and
-    // argc (see protocol.ts): no per-job header for a batch of like jobs.
-    const flat: unknown[] = [startSeq];
+    // Consecutive seqs from the first job's; runs of jobs sharing fnId,
+    // flags and argc (see protocol.ts): no per-job header for like jobs.
+    const flat: unknown[] = [batch[0]._seq];
     let xfer: Transferable[] | null = null;
     let runFn = -1;
     let runFlags = -1;
@@ -97,7 +189,7 @@ export class PoolWorker {
       if (fnId !== runFn || flags !== runFlags || argc !== runArgc) {
         if (fnId !== runFn && !this.defined.has(fnId)) {
           this.defined.add(fnId);
-          (defs ??= []).push(defsById(fnId));
+          (defs ??= []).push(defOf(fnId));
         }
         runFn = fnId;
         runFlags = flags;
@@ -106,80 +198,39 @@ export class PoolWorker {
         flat.push(fnId, flags, argc, 0);
       }
       flat[countAt] = (flat[countAt] as number) + 1;
-      this._claim(job);
       if (chunk) flat.push(args);
       else if (argc === 1) flat.push(args[0]);
       else for (let k = 0; k < argc; k++) flat.push(args[k]);
       const more = job._more;
       if (more !== null && more.xfer !== null) (xfer ??= []).push(...more.xfer);
     }
-    const msg: ToWorker = { t: M_JOBS, defs, jobs: flat };
     try {
-      this.worker.postMessage(msg, xfer ?? []);
+      this.worker.postMessage({ t: M_JOBS, defs, jobs: flat } as ToWorker, xfer ?? []);
+      return NONE_FAILED;
     } catch {
-      this._resendOneByOne(owner, batch, defs, startSeq);
+      return this._sendOneByOne(batch, defs);
     }
   }
 
-  /** Gives `job` the next sequence number and its slot. */
-  _claim(job: JobFuture<unknown>): number {
-    const seq = this.seq;
-    this.seq = seq + 1 === SEQ_WRAP ? 0 : seq + 1;
-    const slot = seq & (RING - 1);
-    Atomics.store(this.slots, slot, seq * 4 + S_QUEUED);
-    this.jobs[slot] = job;
-    this.inflight++;
-    job._worker = this;
-    job._seq = seq;
-    job._jstate = JOB_SENT;
-    return seq;
-  }
-
-  /** Frees the slot of a job that will not run or has answered. */
-  release(job: JobFuture<unknown>): void {
-    const slot = job._seq & (RING - 1);
-    if (this.jobs[slot] === job) {
-      this.jobs[slot] = undefined;
-      this.inflight--;
-    }
-  }
-
-  /** Withdraws a job the worker has not started; false if it has. */
-  withdraw(job: JobFuture<unknown>): boolean {
-    const base = job._seq * 4;
-    const slot = job._seq & (RING - 1);
-    if (Atomics.compareExchange(this.slots, slot, base + S_QUEUED, base + S_CANCELLED) !== base) {
-      return false;
-    }
-    this.release(job);
-    return true;
-  }
-
-  _resendOneByOne(
-    owner: WorkerOwner,
+  /** @internal Nothing of the batch arrived: the same jobs, one message each. */
+  _sendOneByOne(
     batch: JobFuture<unknown>[],
     defs: FnDef[] | null,
-    startSeq: number,
-  ): void {
-    // Nothing of the batch arrived: take the slots back and send again.
-    for (const job of batch) {
-      Atomics.store(this.slots, job._seq & (RING - 1), -1);
-      this.release(job);
-    }
-    this.seq = startSeq;
+  ): [JobFuture<unknown>, unknown][] {
+    const failed: [JobFuture<unknown>, unknown][] = [];
     if (defs !== null) this.worker.postMessage({ t: M_JOBS, defs, jobs: [] } as ToWorker);
     for (const job of batch) {
-      const seq = this._claim(job);
-      const jobs = encodeOne(seq, job);
       try {
-        this.worker.postMessage({ t: M_JOBS, defs: null, jobs } as ToWorker, job._more?.xfer ?? []);
+        this.worker.postMessage(
+          { t: M_JOBS, defs: null, jobs: encodeOne(job) } as ToWorker,
+          job._more?.xfer ?? [],
+        );
       } catch (e) {
-        Atomics.store(this.slots, seq & (RING - 1), -1);
-        this.release(job);
-        this.seq = seq;
-        owner._onSendFailed(job, e);
+        // The worker never sees this seq: its slot word stays unclaimed.
+        failed.push([job, e]);
       }
     }
+    return failed;
   }
 
   /**
@@ -189,28 +240,27 @@ export class PoolWorker {
   requestStop(job: JobFuture<unknown>): void {
     const base = job._seq * 4;
     Atomics.compareExchange(this.slots, job._seq & (RING - 1), base + S_RUNNING, base + S_STOP);
-    this.post({ t: M_CANCEL, seqs: [job._seq] });
+    if (!this.dead) this.worker.postMessage({ t: M_CANCEL, seqs: [job._seq] } as ToWorker);
   }
 
-  post(msg: ToWorker): void {
-    if (!this.dead) this.worker.postMessage(msg);
-  }
-
-  /** Stops the worker now. Idempotent. */
+  /** Stops the worker now and clears its timers. Idempotent. */
   terminate(): void {
     if (this.dead) return;
     this.dead = true;
     if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
     if (this.graceTimer !== undefined) clearTimeout(this.graceTimer);
-    this.idleTimer = this.graceTimer = undefined;
+    if (this.initTimer !== undefined) clearTimeout(this.initTimer);
+    this.idleTimer = this.graceTimer = this.initTimer = undefined;
     this.worker.terminate();
   }
 }
 
+const NONE_FAILED: [JobFuture<unknown>, unknown][] = [];
+
 /** One job in the layout of `ToWorker.jobs`. */
-function encodeOne(seq: number, job: JobFuture<unknown>): unknown[] {
+function encodeOne(job: JobFuture<unknown>): unknown[] {
   const args = job._args;
   const { fnId, flags } = job._spec;
-  if (flags & J_CHUNK) return [seq, fnId, flags, 1, 1, args];
-  return [seq, fnId, flags, args.length, 1, ...args];
+  if (flags & J_CHUNK) return [job._seq, fnId, flags, 1, 1, args];
+  return [job._seq, fnId, flags, args.length, 1, ...args];
 }

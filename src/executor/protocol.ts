@@ -1,6 +1,7 @@
 // The messages between a WorkerPoolExecutor and its workers, and the layout
 // of the shared slot array each worker gets. Both sides import this module,
-// so it holds constants and types only.
+// so it holds constants and types only. Every message from the worker
+// carries the key M_INIT gave it, which jobs cannot read (see pool_worker.ts).
 
 import type { SerializedError } from "./remote_error.ts";
 
@@ -32,7 +33,7 @@ export type FnDef = [number, typeof FN_SOURCE, string] | [
 export const J_CHUNK = 1; // args is one array of items; fn runs once per item
 export const J_REPORT_START = 2; // the parent starts a timeout clock when the job starts
 
-/** Reply status per job. */
+/** Reply status per job, and how the pool settles a job (job.ts). */
 export const R_OK = 0;
 export const R_ERROR = 1;
 export const R_CANCELLED = 2;
@@ -57,9 +58,13 @@ export const SEQ_WRAP = 1 << 29;
 export type ToWorker =
   | {
     t: typeof M_INIT;
+    /** The key every message from the worker carries. */
+    k: number;
     slots: SharedArrayBuffer;
     init: FnDef | null;
     initArgs: unknown[];
+    /** Heap limit (MB) the worker watches, or 0. */
+    maxHeapMb: number;
   }
   | {
     t: typeof M_JOBS;
@@ -84,7 +89,10 @@ export interface ChunkResult {
 }
 
 /** Worker → parent. */
-export type FromWorker =
+export type FromWorker = FromWorkerBody & { k: number };
+
+/** Worker → parent, before the entry adds the key. */
+export type FromWorkerBody =
   | { t: typeof M_READY }
   | { t: typeof M_INIT_FAILED; error: SerializedError }
   | {

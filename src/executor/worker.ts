@@ -2,6 +2,10 @@
 // job functions, runs jobs in the order they arrive, and answers in batches.
 // It imports nothing heavy up front: the event loop is loaded on the first
 // coroutine job, so a pool of plain functions starts in a few milliseconds.
+//
+// Its messages carry the key M_INIT brought, kept where no job can read it,
+// so a job cannot speak for the worker (see pool_worker.ts); a job calling
+// `self.postMessage` ends the worker.
 
 import { CancelledError } from "../errors.ts";
 import { compileSource, describeFn, type JobFunction, selfContainedHint } from "./function.ts";
@@ -11,6 +15,7 @@ import {
   FN_SOURCE,
   type FnDef,
   type FromWorker,
+  type FromWorkerBody,
   J_CHUNK,
   J_REPORT_START,
   M_CANCEL,
@@ -36,14 +41,20 @@ import { type SerializedError, serializeError } from "./remote_error.ts";
 import { takeTransfer } from "./transfer.ts";
 
 interface WorkerScope {
-  postMessage(message: FromWorker, transfer?: Transferable[]): void;
   close(): void;
-  onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
+  postMessage(message: unknown, transfer?: Transferable[]): void;
   addEventListener(type: string, listener: (e: Event) => void): void;
 }
 const scope = globalThis as unknown as WorkerScope;
-const post = scope.postMessage.bind(scope);
 const realClose = scope.close.bind(scope);
+const rawPost = scope.postMessage.bind(scope);
+/** The key of this worker's messages (see pool_worker.ts); 0 until M_INIT. */
+let key = 0;
+/** Posts to the pool with the key; `rawPost` is bound now, so a job patching the scope changes nothing. */
+function post(message: FromWorkerBody, transfer?: Transferable[]): void {
+  (message as FromWorker).k = key;
+  rawPost(message, transfer ?? []);
+}
 
 /** A compiled or imported job function. */
 interface Fn {
@@ -83,7 +94,25 @@ function goodbye(how: string): void {
   post({ t: M_CLOSING, how });
   realClose();
 }
-scope.close = () => goodbye("self.close()");
+/** Replaces `name` on the scope and on the prototype that defines it (a job may reach for either). */
+function guard(name: string, fn: (...args: unknown[]) => void): void {
+  (scope as unknown as Record<string, unknown>)[name] = fn;
+  for (let p = Object.getPrototypeOf(scope); p !== null; p = Object.getPrototypeOf(p)) {
+    if (Object.hasOwn(p, name)) {
+      Object.defineProperty(p, name, { value: fn, configurable: true, writable: true });
+    }
+  }
+}
+guard("close", () => goodbye("self.close()"));
+guard("postMessage", () => {
+  die(
+    new TypeError(
+      "a job called self.postMessage(): the worker's channel belongs to the pool; jobs " +
+        "return their results",
+    ),
+  );
+  throw new CancelledError("self.postMessage() ended the worker");
+});
 try {
   const d = Deno as unknown as { exit: (code?: number) => never };
   d.exit = (code?: number): never => {
@@ -112,18 +141,20 @@ scope.addEventListener("unhandledrejection", (e) => {
 
 // ---- messages ---------------------------------------------------------------
 
-scope.onmessage = (e) => {
-  const m = e.data;
+// A listener, not `onmessage`: a job assigning `self.onmessage` cannot unplug it.
+scope.addEventListener("message", (e) => {
+  const m = (e as MessageEvent<ToWorker>).data;
   if (m.t === M_CANCEL) cancel(m.seqs);
   else if (paused) inbox.push(m);
   else handle(m);
-};
+});
 
 function handle(m: ToWorker): void {
   if (m.t === M_JOBS) {
     if (m.defs !== null) { for (const def of m.defs) define(def); }
-    runJobs(m.jobs, m.jobs[0] as number, 1);
+    if (m.jobs.length > 0) runJobs(m.jobs, m.jobs[0] as number, 1);
   } else if (m.t === M_INIT) {
+    key = m.k;
     slots = new Int32Array(m.slots);
     init(m.init, m.initArgs);
   }
@@ -423,7 +454,7 @@ function flush(): void {
   const r = out;
   const x = outX;
   const xfer = outTransfer;
-  const msg: FromWorker = { t: M_DONE, r, x, busy, n: started };
+  const msg: FromWorkerBody = { t: M_DONE, r, x, busy, n: started };
   out = [];
   outX = null;
   outTransfer = [];
@@ -434,7 +465,7 @@ function flush(): void {
   } catch {
     // One result does not clone: send them one by one so only its job fails.
     const one = (seq: number, status: number, value: unknown) => {
-      const m: FromWorker = status === R_OK
+      const m: FromWorkerBody = status === R_OK
         ? { t: M_DONE, r: [seq, 1, value], x: null, busy: 0, n: 0 }
         : { t: M_DONE, r: [], x: [seq, status, value], busy: 0, n: 0 };
       try {
