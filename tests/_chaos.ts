@@ -205,6 +205,18 @@ export function seedText(seed: number): string {
   return `0x${(seed >>> 0).toString(16).padStart(8, "0")}`;
 }
 
+/** The environment that draws the same plans: the seed, and the kinds if not all. */
+function replayEnv(opts: ChaosOptions): string {
+  const kinds = ALL_KINDS.filter((k) => opts.kinds.has(k));
+  const left = ALL_KINDS.filter((k) => !opts.kinds.has(k));
+  const list = left.length === 0
+    ? ""
+    : left.length < kinds.length
+    ? left.map((k) => `-${k}`).join(",")
+    : kinds.join(",");
+  return `AIO_CHAOS_SEED=${seedText(opts.seed)}` + (list === "" ? "" : ` AIO_CHAOS_KINDS=${list}`);
+}
+
 /**
  * Options from `AIO_CHAOS_SEED` (decimal or 0x…), `AIO_CHAOS_MS`,
  * `AIO_CHAOS_KINDS`, `AIO_CHAOS_FROM`, `AIO_CHAOS_ITERATIONS` (the most to
@@ -696,6 +708,8 @@ interface Tracked {
   cancelledDone: boolean;
   /** It was pending when shutdown({ cancelFutures: true }) was called. */
   shutdownCancel: boolean;
+  /** The job had started when its iteration ended. */
+  ran: boolean;
 }
 
 /** A pool and what the driver knows of it. */
@@ -765,10 +779,13 @@ function started(flag: Int32Array): Promise<unknown> {
   return r.async ? r.value : Promise.resolve();
 }
 
-/** Wakes whoever still waits for the flag: nothing may stay pending after a run. */
-function releaseFlag(flag: Int32Array): void {
-  Atomics.store(flag, 0, 2);
-  Atomics.notify(flag, 0);
+/**
+ * Wakes whoever still waits for the job's start flag (nothing may stay
+ * pending after a run), noting first whether the job had started.
+ */
+function releaseFlag(t: Tracked): void {
+  if (Atomics.exchange(t.flag, 0, 2) === 1) t.ran = true;
+  Atomics.notify(t.flag, 0);
 }
 
 function describeError(e: unknown): string {
@@ -909,7 +926,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
             failures.map((f) => `  - ${f}`).join("\n") +
             `\npool stats: ${stats}; unsettled futures of this pool: ${others}` +
             `\nthe iteration's plan:\n${describePlan(plan)}` +
-            `\nreplay: AIO_CHAOS_SEED=${seedText(opts.seed)} AIO_CHAOS_FROM=${since}` +
+            `\nreplay: ${replayEnv(opts)} AIO_CHAOS_FROM=${since}` +
             (since !== iteration
               ? ` (from iteration ${since}, which opened pool ${plan.pool.id}; ` +
                 `AIO_CHAOS_FROM=${iteration} runs this plan on a fresh pool)`
@@ -938,7 +955,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         throw new ChaosFailure(
           `chaos failure (seed ${seedText(opts.seed)}, after iteration ${iteration - 1}, ` +
             `shutting the last pool down):\n${failures.map((f) => `  - ${f}`).join("\n")}` +
-            `\nreplay: AIO_CHAOS_SEED=${seedText(opts.seed)} AIO_CHAOS_FROM=${since}` +
+            `\nreplay: ${replayEnv(opts)} AIO_CHAOS_FROM=${since}` +
             ` AIO_CHAOS_ITERATIONS=${iteration - since}`,
         );
       }
@@ -1029,10 +1046,10 @@ async function runIteration(
     }
     const early = leftRunning(run);
     if (early !== "") failures.push(`maybe still running in the pool's workers${early}`);
-    for (const t of tracked) releaseFlag(t.flag);
+    for (const t of tracked) releaseFlag(t);
     return;
   }
-  for (const t of tracked) releaseFlag(t.flag);
+  for (const t of tracked) releaseFlag(t);
 
   for (const t of tracked) {
     const o = t.outcome!;
@@ -1083,6 +1100,7 @@ function submitJob(
     cancelResult: undefined,
     cancelledDone: false,
     shutdownCancel: false,
+    ran: false,
   };
   t.settled = Promise.resolve(fut).then(
     (value) => {
@@ -1327,8 +1345,10 @@ async function checkStats(
  */
 function leftRunning(run: PoolRun): string {
   const early = run.futures.filter((t) =>
-    (t.outcome?.type === "error" && t.outcome.error instanceof TimeoutError) ||
-    (t.outcome?.type === "cancelled" && t.cancelResult === true)
+    t.ran && (
+      (t.outcome?.type === "error" && t.outcome.error instanceof TimeoutError) ||
+      (t.outcome?.type === "cancelled" && t.cancelResult === true)
+    )
   );
   if (early.length === 0) return "";
   const shown = early.slice(-3).map((t) => `iteration ${t.iteration}: ${describeJob(t)}`);
@@ -1372,7 +1392,7 @@ async function retire(run: PoolRun, opts: ChaosOptions, failures: string[]): Pro
     }
   }
   // Future flags nobody waits on any more.
-  for (const t of run.futures) releaseFlag(t.flag);
+  for (const t of run.futures) releaseFlag(t);
 }
 
 /**
@@ -1381,7 +1401,7 @@ async function retire(run: PoolRun, opts: ChaosOptions, failures: string[]): Pro
  * the pool has) so a wedged pool does not keep the process alive.
  */
 function forceClose(run: PoolRun): void {
-  for (const t of run.futures) releaseFlag(t.flag);
+  for (const t of run.futures) releaseFlag(t);
   try {
     void run.pool.shutdown({ wait: false, cancelFutures: true }).catch(() => {});
   } catch {
