@@ -208,6 +208,37 @@ Deno.test("an initializer that never returns breaks the pool after initializerTi
   assert.equal(pool.stats().workers, 0);
 });
 
+Deno.test("maxHeapMb: a job that exhausts its heap fails alone; the process and the pool live on", async () => {
+  await using pool = new WorkerPoolExecutor({
+    maxWorkers: 1,
+    maxHeapMb: 64,
+    initializer: workerFunction<Jobs["setState"]>(jobs, "setState"),
+    initargs: ["initialized"],
+  });
+  assert.equal(
+    await pool.submit(workerFunction<Jobs["getState"]>(jobs, "getState")),
+    "initialized",
+  );
+  const hog = pool.submit(() => {
+    const hoard: unknown[] = [];
+    for (;;) hoard.push(new Array(1e6).fill(1));
+  });
+  const r = await outcome(hog);
+  assert.ok("err" in r && r.err instanceof BrokenWorkerError, String(r));
+  assert.match((r as { err: Error }).err.message, /ran out of memory \(maxHeapMb=64\)/);
+  // A fresh worker, initialized again, takes the next jobs.
+  assert.equal(
+    await pool.submit(workerFunction<Jobs["getState"]>(jobs, "getState")),
+    "initialized",
+  );
+  assert.deepEqual(await Promise.all([1, 2, 3].map((x) => pool.submit((v: number) => v * v, x))), [
+    1,
+    4,
+    9,
+  ]);
+  assert.equal(pool.stats().workers, 1);
+});
+
 Deno.test("bad input: initializerTimeoutMs and maxHeapMb are checked", () => {
   assert.throws(
     () => new WorkerPoolExecutor({ initializerTimeoutMs: "1s" as unknown as number }),

@@ -162,6 +162,25 @@ export function currentJob(): JobContext {
  * is running, aborted when the pool asks the job to stop (`currentJob().signal`).
  * Call it synchronously at the start of the job, before any `await`.
  *
+ * The signal may already be aborted when the job starts: a job cancelled
+ * between its start and its first look at the signal finds it aborted, and
+ * no `"abort"` event will follow. Check `signal.aborted` (or call
+ * `signal.throwIfAborted()`) before waiting for the event; `fetch` and other
+ * platform APIs that take the signal do this themselves.
+ *
+ * @example
+ * ```ts ignore
+ * // jobs.ts: waits until cancelled, started late or not
+ * import { jobSignal } from "@aio/aio";
+ * export function untilCancelled(): Promise<never> {
+ *   const signal = jobSignal();
+ *   if (signal.aborted) return Promise.reject(signal.reason); // cancelled already
+ *   return new Promise((_, reject) => {
+ *     signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+ *   });
+ * }
+ * ```
+ *
  * @example
  * ```ts ignore
  * // jobs.ts, submitted with workerFunction(new URL("./jobs.ts", import.meta.url), "download")

@@ -51,7 +51,8 @@ let workerCounter = 0;
 /** One worker of a pool. */
 export class PoolWorker {
   readonly id: number = ++workerCounter;
-  readonly worker: Worker;
+  /** A Web Worker, or a node:worker_threads Worker when the pool limits heaps. */
+  readonly worker: WorkerHandle;
   /** The key the worker's messages carry (see the header). */
   readonly #key: number = crypto.getRandomValues(new Uint32Array(1))[0] + 1;
   /** Shared with the worker: one state word per job slot (see protocol.ts). */
@@ -84,10 +85,9 @@ export class PoolWorker {
     // No job has this slot value: the worker claims nothing by accident.
     this.slots.fill(-1);
     WORKER_URL ??= new URL("./worker.ts", import.meta.url);
-    this.worker = new Worker(WORKER_URL, { type: "module", name: `${setup.name}-${this.id}` });
-    this.worker.onmessage = (e: MessageEvent<FromWorker>) => {
+    const name = `${setup.name}-${this.id}`;
+    const onMessage = (m: FromWorker) => {
       if (this.dead) return;
-      const m = e.data;
       if (typeof m !== "object" || m === null || m.k !== this.#key) {
         owner._onWorkerError(
           this,
@@ -101,16 +101,41 @@ export class PoolWorker {
         owner._onWorkerError(this, "it sent the pool a message that could not be read", err);
       }
     };
-    this.worker.onerror = (e: ErrorEvent) => {
-      // Without this, a worker's uncaught error would end the whole process.
-      e.preventDefault();
-      if (!this.dead) owner._onWorkerError(this, `${e.message} (${e.filename}:${e.lineno})`);
-    };
-    this.worker.onmessageerror = () => {
+    const onBadMessage = () => {
       if (!this.dead) {
         owner._onWorkerError(this, "a message from the worker could not be deserialized");
       }
     };
+    if (setup.maxHeapMb > 0) {
+      this.worker = startHeapLimitedWorker(name, setup.maxHeapMb, {
+        message: onMessage,
+        messageerror: onBadMessage,
+        error: (e: Error & { code?: string }) => {
+          if (this.dead) return;
+          owner._onWorkerError(
+            this,
+            e?.code === "ERR_WORKER_OUT_OF_MEMORY"
+              ? `it ran out of memory (maxHeapMb=${setup.maxHeapMb})`
+              : `${e?.name}: ${e?.message}`,
+            e,
+          );
+        },
+        // node:worker_threads tells of an exit that the entry could not announce.
+        exit: (code: number) => {
+          if (!this.dead) owner._onWorkerError(this, `it exited with code ${code}`);
+        },
+      });
+    } else {
+      const worker = new Worker(WORKER_URL, { type: "module", name });
+      worker.onmessage = (e: MessageEvent<FromWorker>) => onMessage(e.data);
+      worker.onerror = (e: ErrorEvent) => {
+        // Without this, a worker's uncaught error would end the whole process.
+        e.preventDefault();
+        if (!this.dead) owner._onWorkerError(this, `${e.message} (${e.filename}:${e.lineno})`);
+      };
+      worker.onmessageerror = onBadMessage;
+      this.worker = worker;
+    }
     const msg: ToWorker = {
       t: M_INIT,
       k: this.#key,
@@ -256,6 +281,48 @@ export class PoolWorker {
 }
 
 const NONE_FAILED: [JobFuture<unknown>, unknown][] = [];
+
+/** What the pool uses of a worker: a Web Worker and a node:worker_threads Worker both have it. */
+export interface WorkerHandle {
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+  terminate(): void;
+}
+
+interface NodeWorkerEvents {
+  message(m: FromWorker): void;
+  messageerror(): void;
+  error(e: Error & { code?: string }): void;
+  exit(code: number): void;
+}
+
+interface NodeWorker extends WorkerHandle {
+  on<K extends keyof NodeWorkerEvents>(event: K, fn: NodeWorkerEvents[K]): void;
+}
+
+/**
+ * A worker whose isolate has a heap limit. Web Workers take no such option
+ * in Deno 2.9 (a worker that exhausts its heap ends the whole process);
+ * node:worker_threads' `resourceLimits` are honoured, and such a worker ends
+ * alone with ERR_WORKER_OUT_OF_MEMORY. The same entry module runs in it.
+ */
+function startHeapLimitedWorker(name: string, mb: number, on: NodeWorkerEvents): WorkerHandle {
+  const process = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process;
+  const mod = process?.getBuiltinModule?.("node:worker_threads") as
+    | { Worker: new (url: URL, options: object) => NodeWorker }
+    | undefined;
+  if (mod === undefined) {
+    throw new TypeError("maxHeapMb needs node:worker_threads, which this runtime does not offer");
+  }
+  const w = new mod.Worker(WORKER_URL!, {
+    name,
+    resourceLimits: { maxOldGenerationSizeMb: mb },
+  });
+  w.on("message", on.message);
+  w.on("messageerror", on.messageerror);
+  w.on("error", on.error);
+  w.on("exit", on.exit);
+  return w;
+}
 
 /** One job in the layout of `ToWorker.jobs`. */
 function encodeOne(job: JobFuture<unknown>): unknown[] {

@@ -141,13 +141,26 @@ scope.addEventListener("unhandledrejection", (e) => {
 
 // ---- messages ---------------------------------------------------------------
 
+// In a heap-limited worker (node:worker_threads), jobs start from a timer
+// task: Deno 2.9 reports a heap exhausted there (ERR_WORKER_OUT_OF_MEMORY),
+// but may freeze the worker instead when it happens inside a message event.
+let deferJobs = false;
+
 // A listener, not `onmessage`: a job assigning `self.onmessage` cannot unplug it.
 scope.addEventListener("message", (e) => {
   const m = (e as MessageEvent<ToWorker>).data;
   if (m.t === M_CANCEL) cancel(m.seqs);
-  else if (paused) inbox.push(m);
-  else handle(m);
+  else if (m.t === M_INIT) {
+    deferJobs = m.maxHeapMb > 0;
+    receive(m);
+  } else if (deferJobs) setTimeout(receive, 0, m);
+  else receive(m);
 });
+
+function receive(m: ToWorker): void {
+  if (paused) inbox.push(m);
+  else handle(m);
+}
 
 function handle(m: ToWorker): void {
   if (m.t === M_JOBS) {
@@ -161,6 +174,11 @@ function handle(m: ToWorker): void {
 }
 
 function resume(): void {
+  if (deferJobs) setTimeout(drainInbox, 0);
+  else drainInbox();
+}
+
+function drainInbox(): void {
   paused = false;
   while (!paused && inbox.length > 0) handle(inbox.shift()!);
 }
@@ -253,10 +271,11 @@ function runJobs(jobs: unknown[], seq: number, from: number): void {
       flush();
       const at = p;
       const first = seq;
-      entry.then(() => {
+      const go = () => {
         runJobs(jobs, first, at);
-        resume();
-      });
+        drainInbox();
+      };
+      entry.then(() => deferJobs ? setTimeout(go, 0) : go());
       return;
     }
     const end = p + 4 + count * argc;
