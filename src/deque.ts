@@ -63,14 +63,6 @@ export class Deque<T> {
     this._size++;
   }
 
-  /** Prepends on the left. */
-  unshift(x: T): void {
-    if (this._size > this._mask) this._resize((this._mask + 1) * 2);
-    this._head = (this._head - 1) & this._mask;
-    this._buf[this._head] = x;
-    this._size++;
-  }
-
   /** Removes and returns the leftmost item (undefined when empty). */
   shift(): T | undefined {
     if (this._size === 0) return undefined;

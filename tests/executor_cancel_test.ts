@@ -312,6 +312,25 @@ Deno.test("test_concurrent_futures::test_shutdown::test_context_manager_shutdown
   });
 });
 
+Deno.test("cancel: a job that polls cancelled also sees its signal abort (the flag and the message agree)", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+  const s = startFlag();
+  const fut = pool.submit(function (this: JobContext, flag: Int32Array) {
+    const signal = this.signal; // made before the stop request
+    Atomics.store(flag, 0, 1);
+    Atomics.notify(flag, 0);
+    while (!this.cancelled); // sees the shared flag first
+    const atOnce = signal.aborted;
+    // The pool's message arrives later; the signal must stay aborted with one reason.
+    return new Promise((r) =>
+      setTimeout(() => r([atOnce, signal.aborted, (signal.reason as Error).name]), 20)
+    );
+  }, s.flag);
+  await s.started();
+  assert.equal(fut.cancel(), false);
+  assert.deepEqual(await fut, [true, true, "CancelledError"]);
+});
+
 Deno.test("cancel: a job blocking its worker sees the request through JobContext.cancelled", async () => {
   await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
   const s = startFlag();

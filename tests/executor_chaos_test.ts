@@ -6,14 +6,14 @@
 //
 // Replay a failure with the seed and iteration its message names:
 //   AIO_CHAOS_SEED=0x… AIO_CHAOS_FROM=<iteration> deno test -A tests/executor_chaos_test.ts
-// AIO_CHAOS_MS sets the budget (default 35 s), AIO_CHAOS_KINDS narrows what
+// AIO_CHAOS_MS sets the budget (default 45 s), AIO_CHAOS_KINDS narrows what
 // is thrown at the pool (`exit,close` or `-null,-undefined`),
 // AIO_CHAOS_VERBOSE=1 prints every plan. scripts/chaos_soak.ts runs longer.
 import { assert } from "../deps.ts";
 import { chaosOptionsFromEnv, runChaos, seedText } from "./_chaos.ts";
 
 Deno.test("chaos: WorkerPoolExecutor keeps every promise under random jobs, cancels and shutdowns", async () => {
-  const opts = chaosOptionsFromEnv({ budgetMs: 35_000, minIterations: 200, maxIterations: 5000 });
+  const opts = chaosOptionsFromEnv({ budgetMs: 45_000, minIterations: 200, maxIterations: 5000 });
   const r = await runChaos(opts);
   const outcomes = Object.entries(r.outcomes).map(([k, n]) => `${k} ${n}`).join(", ");
   console.log(

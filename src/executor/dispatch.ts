@@ -133,13 +133,7 @@ export class Dispatcher {
       }
       while (share > 0 && ledger.queued > 0) {
         const batch: JobFuture<unknown>[] = [];
-        while (batch.length < share && batch.length < BATCH_MAX) {
-          const job = ledger.next();
-          if (job === undefined) break;
-          ledger.send(job, w);
-          batch.push(job);
-        }
-        if (batch.length === 0) break;
+        if (ledger.sendBatch(w, share < BATCH_MAX ? share : BATCH_MAX, batch) === 0) break;
         share -= batch.length;
         const failed = w.send(batch, this.#host._defOf);
         for (const [job, error] of failed) ledger.settle(job, R_ERROR, error);

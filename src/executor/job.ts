@@ -25,7 +25,7 @@
 //     and only through the transitions below:
 //
 //   (new)   → QUEUED     enqueue        submit
-//   QUEUED  → SENT       send           dispatch chose a worker
+//   QUEUED  → SENT       sendBatch      dispatch chose a worker
 //   SENT    → QUEUED     requeue        withdrawn unstarted: taken back, or its worker died
 //   QUEUED  → DONE       settle…        cancelled, or the pool broke
 //   SENT    → DONE       settle…        answered, withdrawn and cancelled, failed to send,
@@ -37,7 +37,6 @@ import type { Context } from "../context.ts";
 import { type DoneCallback, Future, PENDING } from "../future.ts";
 import type { EventLoop } from "../loop.ts";
 import type { Task } from "../task.ts";
-import { Deque } from "../deque.ts";
 import type { PoolWorker } from "./pool_worker.ts";
 import { R_CANCELLED, R_OK } from "./protocol.ts";
 
@@ -179,8 +178,13 @@ const NO_ARGS: unknown[] = [];
 
 /** The pool's books: the queue of jobs waiting for a worker and every transition. */
 export class JobLedger {
-  /** QUEUED jobs, oldest first. Cancelled ones are left in place and skipped. */
-  readonly queue: Deque<JobFuture<unknown>> = new Deque();
+  /**
+   * QUEUED jobs, oldest first, from `head` on. Settled ones are left in
+   * place and skipped. A plain array with a head index: a burst of submits
+   * appends thousands, and a ring buffer's regrowth cost more than it saved.
+   */
+  queue: (JobFuture<unknown> | undefined)[] = [];
+  head = 0;
   queued = 0;
   running = 0;
   abandoned = 0;
@@ -194,23 +198,37 @@ export class JobLedger {
     this.submitted++;
   }
 
-  /** The oldest QUEUED job, removed from the queue (still QUEUED until sent), or undefined. */
-  next(): JobFuture<unknown> | undefined {
+  /**
+   * QUEUED → SENT for up to `max` of the oldest queued jobs, which take the
+   * next slots of `w` in order and are appended to `batch`; returns how many.
+   */
+  sendBatch(w: PoolWorker, max: number, batch: JobFuture<unknown>[]): number {
     const q = this.queue;
-    while (q.length > 0) {
-      const job = q.shift()!;
-      if (job._jstate === QUEUED) return job;
+    let n = 0;
+    let head = this.head;
+    while (n < max && head < q.length) {
+      const job = q[head];
+      q[head++] = undefined;
+      if (job === undefined || job._jstate !== QUEUED) continue;
+      job._seq = w.hold(job);
+      job._worker = w;
+      job._jstate = SENT;
+      batch.push(job);
+      n++;
     }
-    return undefined;
-  }
-
-  /** QUEUED → SENT: the job takes the worker's next slot. */
-  send(job: JobFuture<unknown>, w: PoolWorker): void {
-    job._seq = w.hold(job);
-    job._worker = w;
-    job._jstate = SENT;
-    this.queued--;
-    this.running++;
+    this.head = head;
+    this.queued -= n;
+    this.running += n;
+    if (head === q.length) {
+      // Drained: start again at 0 rather than let the array grow forever.
+      q.length = 0;
+      this.head = 0;
+    } else if (head > 1024 && head * 2 > q.length) {
+      // Mostly drained: drop the dead front.
+      this.queue = q.slice(head);
+      this.head = 0;
+    }
+    return n;
   }
 
   /** SENT → QUEUED, at the front: a job its worker never started (it was withdrawn). */
@@ -219,7 +237,8 @@ export class JobLedger {
     job._worker = null;
     job._seq = -1;
     job._jstate = QUEUED;
-    this.queue.unshift(job);
+    if (this.head > 0) this.queue[--this.head] = job;
+    else this.queue.unshift(job);
     this.running--;
     this.queued++;
   }
@@ -237,7 +256,7 @@ export class JobLedger {
    * `settle`) while the job goes on running in its worker.
    */
   abandon(job: JobFuture<unknown>, status: number, value: unknown): void {
-    this._clearMore(job);
+    if (job._more !== null) this._clearMore(job);
     job._jstate = ABANDONED;
     job._args = NO_ARGS;
     this.running--;
@@ -268,13 +287,12 @@ export class JobLedger {
     }
     job._jstate = DONE;
     job._args = NO_ARGS;
-    this._clearMore(job);
+    if (job._more !== null) this._clearMore(job);
     this.done++;
   }
 
   _clearMore(job: JobFuture<unknown>): void {
-    const more = job._more;
-    if (more === null) return;
+    const more = job._more!;
     more.xfer = null;
     if (more.timer !== undefined) {
       clearTimeout(more.timer);
@@ -286,9 +304,9 @@ export class JobLedger {
   queuedJobs(): JobFuture<unknown>[] {
     const out: JobFuture<unknown>[] = [];
     const q = this.queue;
-    for (let i = 0; i < q.length; i++) {
-      const job = q.at(i);
-      if (job._jstate === QUEUED) out.push(job);
+    for (let i = this.head; i < q.length; i++) {
+      const job = q[i];
+      if (job !== undefined && job._jstate === QUEUED) out.push(job);
     }
     return out;
   }

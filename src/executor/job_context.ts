@@ -84,7 +84,7 @@ export class JobContext {
     if (this._cancelReason !== undefined) return true;
     const slots = this._slots;
     if (slots === null || Atomics.load(slots, this._slot) !== this._stopValue) return false;
-    this._cancelReason = new CancelledError("the job was cancelled by its pool");
+    this._abort(new CancelledError("the job was cancelled by its pool"));
     return true;
   }
 
@@ -112,11 +112,15 @@ export class JobContext {
     return transfer(value, list);
   }
 
-  /** @internal Aborts the signal (made now if nobody asked for it yet). */
+  /**
+   * @internal Records the stop request and aborts the signal if a job made
+   * one (the `signal` getter aborts one made later). Whichever comes first,
+   * the shared flag read by `cancelled` or the pool's message, decides the reason.
+   */
   _abort(reason: unknown): void {
-    if (this._cancelReason !== undefined) return;
-    this._cancelReason = reason;
-    this._controller?.abort(reason);
+    if (this._cancelReason === undefined) this._cancelReason = reason;
+    const c = this._controller;
+    if (c !== null && !c.signal.aborted) c.abort(this._cancelReason);
   }
 }
 

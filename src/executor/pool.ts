@@ -544,8 +544,10 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     } else if (ledger.queued >= this._earlyAt) {
       // Many jobs submitted in one go: send what running workers can take
       // now rather than at the end of the caller's synchronous code, so
-      // they work while the caller goes on submitting.
+      // they work while the caller goes on submitting; the next early send
+      // waits for FLUSH_EARLY more, so messages stay full.
       this._flush(false);
+      this._earlyAt = ledger.queued + FLUSH_EARLY;
     }
     return job;
   }
@@ -631,8 +633,8 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
 
   /** @internal */
   _flush(spawn: boolean): void {
-    if (this._failures.broken === null) this._dispatch.flush(spawn);
     this._earlyAt = this._ledger.queued + FLUSH_EARLY;
+    if (this._failures.broken === null) this._dispatch.flush(spawn);
   }
 
   /** @internal Starts a worker for the dispatcher, or breaks the pool if that is impossible. */
