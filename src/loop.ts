@@ -64,6 +64,16 @@ export interface Executor {
 let defaultExecutorFactory: (() => Executor) | null = null;
 
 /** @internal */
+/**
+ * @internal Something aio opened for a loop's tasks that must not outlive
+ * the loop: a server, a connection, a child process, a signal listener, an
+ * HTTP server. `run()` awaits `_closeForLoop()` of each one still open after
+ * its tasks are cancelled; `close()` calls it without waiting.
+ */
+export interface LoopResource {
+  _closeForLoop(): void | Promise<void>;
+}
+
 export function setDefaultExecutorFactory(factory: () => Executor): void {
   defaultExecutorFactory = factory;
 }
@@ -381,6 +391,8 @@ export class EventLoop {
   _inflight = 0;
   /** @internal Futures settled from outside, cancelled by `close()` so nothing outlives the loop. */
   _externals: Set<Future<unknown>> = new Set();
+  /** @internal Open I/O resources (see LoopResource); each removes itself when closed. */
+  _resources: Set<LoopResource> = new Set();
   /** @internal Resolves the driver's host wait; set only while it waits. */
   _wakeResolve: (() => void) | null = null;
   /** @internal */
@@ -680,6 +692,8 @@ export class EventLoop {
     if (this._closed) return;
     this._reportUnretrieved();
     this._closed = true;
+    for (const r of [...this._resources]) void r._closeForLoop();
+    this._resources.clear();
     for (const fut of [...this._externals]) fut.cancel("the event loop was closed");
     this._handles = [];
     this._freeIds = [];
@@ -1022,6 +1036,28 @@ export class EventLoop {
     if (fut !== undefined) this._externals.delete(fut);
     // With the virtual clock, time may jump again now.
     if (this._inflight === 0 && this._wakeResolve !== null) this._wake();
+  }
+
+  /**
+   * @internal Closes every resource still open (servers, connections, child
+   * processes, signal listeners) and waits until they are; for `run()`, once
+   * the tasks that used them are cancelled. One that fails to close is
+   * reported to the exception handler.
+   */
+  async _closeResources(): Promise<void> {
+    while (this._resources.size > 0) {
+      const all = [...this._resources];
+      this._resources.clear();
+      const results = await Promise.allSettled(all.map((r) => r._closeForLoop()));
+      for (const r of results) {
+        if (r.status === "rejected") {
+          this.callExceptionHandler({
+            message: "an I/O resource failed to close when the loop ended",
+            exception: r.reason,
+          });
+        }
+      }
+    }
   }
 
   /** @internal */

@@ -54,6 +54,7 @@ async function runMain<T>(loop: EventLoop, coro: Coroutine<T>): Promise<T> {
   } finally {
     try {
       await cancelAllTasks(loop);
+      await loop._closeResources();
       await loop.shutdownDefaultExecutor();
     } finally {
       loop.close();
