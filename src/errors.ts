@@ -333,3 +333,33 @@ export class LimitOverrunError extends Error {
     this.consumed = consumed;
   }
 }
+
+/**
+ * The program was interrupted with Ctrl-C (SIGINT) while `run()` ran its main
+ * coroutine. `run()` cancels the main task at the first SIGINT, lets its
+ * `finally` blocks and every other task wind down, and then rejects with this
+ * error (the main task's `CancelledError` is its `cause`). Python's
+ * `KeyboardInterrupt`, which asyncio's runner raises in the same place.
+ *
+ * @example
+ * ```ts
+ * import { KeyboardInterrupt, run, sleep } from "@aio/aio";
+ * try {
+ *   await run(function* () {
+ *     yield* sleep(10); // press Ctrl-C during a long wait to see the error
+ *   });
+ * } catch (e) {
+ *   if (!(e instanceof KeyboardInterrupt)) throw e;
+ *   console.log("interrupted");
+ * }
+ * ```
+ *
+ * @category Running
+ */
+export class KeyboardInterrupt extends Error {
+  /** Creates the error. */
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message ?? "interrupted by SIGINT", options);
+    this.name = "KeyboardInterrupt";
+  }
+}
