@@ -29,7 +29,9 @@ export {
   BrokenWorkerError,
   CancelledError,
   ExceptionGroup,
+  IncompleteReadError,
   InvalidStateError,
+  LimitOverrunError,
   LookupError,
   QueueEmpty,
   QueueFull,
@@ -110,3 +112,25 @@ export {
 export { transfer } from "./src/executor/transfer.ts";
 export { currentJob, JobContext, jobSignal } from "./src/executor/job_context.ts";
 export { toThread } from "./src/to_thread.ts";
+export {
+  StreamLineIterator,
+  StreamReader,
+  type StreamReaderOptions,
+  type StreamSeparator,
+} from "./src/stream_reader.ts";
+export { StreamWriter } from "./src/stream_writer.ts";
+export {
+  openConnection,
+  type OpenConnectionOptions,
+  openUnixConnection,
+  type OpenUnixConnectionOptions,
+  type TlsClientOptions,
+} from "./src/streams.ts";
+export {
+  type ClientConnectedHandler,
+  Server,
+  startServer,
+  type StartServerOptions,
+  startUnixServer,
+  type StartUnixServerOptions,
+} from "./src/server.ts";
