@@ -65,6 +65,9 @@ import { describe } from "./util.ts";
 const DEFAULT_LIMIT = 65_536;
 const MIN_CAPACITY = 4096;
 const KEEP_CAPACITY = 65_536;
+// Reads of at least this many bytes that take the whole buffer take it over.
+const HANDOFF_MIN = 8192;
+const EMPTY = new Uint8Array(0);
 const NEWLINE = 10;
 const NEWLINE_SEPARATORS: readonly Uint8Array[] = [Uint8Array.of(NEWLINE)];
 
@@ -702,6 +705,15 @@ export class StreamReader extends LoopBound {
 
   /** @internal Takes the next `n` buffered bytes out, as a copy. */
   _take(n: number): Uint8Array {
+    if (n >= HANDOFF_MIN && n === this._tail - this._head && n * 2 >= this._buf.length) {
+      // A large read of everything buffered takes the buffer itself, not a
+      // copy: the next feed starts a new one (one memcpy less per byte on
+      // bulk transfers).
+      const out = this._buf.subarray(this._head, this._tail);
+      this._buf = EMPTY;
+      this._skip(n);
+      return out;
+    }
     // A new array filled with set() costs ~40% less than slice() in Deno 2.9.
     const out = new Uint8Array(n);
     out.set(this._buf.subarray(this._head, this._head + n));
