@@ -11,6 +11,7 @@ import { Future } from "./future.ts";
 import { peekRunningLoop, setRunningLoop } from "./running.ts";
 import { createCore } from "./scheduler/mod.ts";
 import type { CoreKind, SchedulerCore } from "./scheduler/types.ts";
+import { addSignalHandler, removeSignalHandler } from "./signals.ts";
 import { type Coroutine, Task, type TaskOptions, toCoroutine } from "./task.ts";
 import { checkDelay, describe } from "./util.ts";
 
@@ -775,6 +776,57 @@ export class EventLoop {
     const ex = this._defaultExecutor;
     this._defaultExecutor = null;
     if (ex !== null) await ex.shutdown({ wait: true });
+  }
+
+  // ---- signals ----------------------------------------------------------
+
+  /**
+   * Calls `cb(...args)` as a loop callback each time the process receives
+   * `sig` (asyncio's `add_signal_handler`): it runs in a loop iteration, in
+   * the context current now, and an exception it throws goes to the
+   * exception handler. One handler per signal: adding another replaces it.
+   * A registered handler keeps the process alive (as an open server does)
+   * until it is removed or the loop closes; closing removes every handler.
+   * An unknown signal name, a signal Deno cannot listen to (`SIGKILL`,
+   * `SIGSTOP`, one this OS lacks) or a callback that is not a plain function
+   * is a `TypeError`; a closed loop is a `RuntimeError`.
+   *
+   * @example
+   * ```ts
+   * import { getRunningLoop, run } from "@aio/aio";
+   * await run(function* () {
+   *   const loop = getRunningLoop();
+   *   const hup = loop.createFuture<string>();
+   *   loop.addSignalHandler("SIGHUP", () => hup.setResult("reload"));
+   *   Deno.kill(Deno.pid, "SIGHUP");
+   *   console.log(yield* hup); // "reload"
+   *   loop.removeSignalHandler("SIGHUP");
+   * });
+   * ```
+   */
+  // deno-lint-ignore no-explicit-any
+  addSignalHandler<A extends any[]>(sig: Deno.Signal, cb: (...args: A) => void, ...args: A): void;
+  addSignalHandler(sig: Deno.Signal, cb: (...a: unknown[]) => void): void {
+    addSignalHandler(this, sig, cb, restArgs(arguments));
+  }
+
+  /**
+   * Removes the handler for `sig`; returns whether there was one (asyncio's
+   * `remove_signal_handler`). The signal gets Deno's default behaviour back
+   * when nothing else listens to it. An unknown signal name is a `TypeError`.
+   *
+   * @example
+   * ```ts
+   * import { EventLoop } from "@aio/aio";
+   * const loop = new EventLoop();
+   * loop.addSignalHandler("SIGUSR1", () => console.log("usr1"));
+   * console.log(loop.removeSignalHandler("SIGUSR1")); // true
+   * console.log(loop.removeSignalHandler("SIGUSR1")); // false
+   * loop.close();
+   * ```
+   */
+  removeSignalHandler(sig: Deno.Signal): boolean {
+    return removeSignalHandler(this, sig);
   }
 
   // ---- errors and debug -------------------------------------------------

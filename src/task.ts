@@ -10,6 +10,7 @@ import { CancelledError, makeCancelledError, RuntimeError, ValueError } from "./
 import { Future, PENDING } from "./future.ts";
 import type { EventLoop } from "./loop.ts";
 import { getRunningLoop } from "./running.ts";
+import { abortTaskSignal } from "./task_signal.ts";
 import { describe, isCoroutine } from "./util.ts";
 
 /**
@@ -75,6 +76,8 @@ export class Task<T = unknown> extends Future<T> {
   _numCancelsRequested = 0;
   /** @internal An exception to throw into the coroutine at its next step. */
   _pendingExc: unknown = undefined;
+  /** @internal Behind `taskSignal()`, made on its first call (task_signal.ts owns it). */
+  _signalController: AbortController | null = null;
 
   /**
    * Wraps `coro` in a task on `loop` and schedules its first step. Prefer
@@ -188,6 +191,8 @@ export class Task<T = unknown> extends Future<T> {
     if (this._tbRef !== null) this._retrieved();
     if (this._state !== PENDING) return false;
     this._numCancelsRequested++;
+    // taskSignal() aborts at the request, so a fetch in flight stops at once.
+    if (this._signalController !== null) abortTaskSignal(this._signalController, msg);
     const waiter = this._futWaiter;
     if (waiter !== null && waiter.cancel(msg)) {
       // The waiter's done callback will step us; nothing else to arrange.
