@@ -376,6 +376,40 @@ Deno.test("serve: over a Unix socket", async () => {
   }
 });
 
+// The self-signed certificate for 127.0.0.1 that the stream tests use.
+const TLS_DIR = new URL("./fixtures/tls/", import.meta.url);
+function readFixture(name: string): string | null {
+  try {
+    return Deno.readTextFileSync(new URL(name, TLS_DIR));
+  } catch {
+    return null;
+  }
+}
+const CERT = readFixture("cert.pem");
+const KEY = readFixture("key.pem");
+
+Deno.test({
+  name: "serve: HTTPS with cert and key",
+  ignore: CERT === null || KEY === null,
+  fn: async () => {
+    await vrun(function* () {
+      const server = yield* serve(function* (req) {
+        return new Response(`secure ${new URL(req.url).protocol}`);
+      }, { ...LOCAL, cert: CERT!, key: KEY! });
+      const client = Deno.createHttpClient({ caCerts: [CERT!] });
+      try {
+        const res = yield* fromPromise(
+          fetch(`https://127.0.0.1:${server.addr.port}/`, { client }),
+        );
+        assert.equal(yield* fromPromise(res.text()), "secure https:");
+      } finally {
+        client.close();
+      }
+      yield* server.shutdown();
+    });
+  },
+});
+
 Deno.test("serve: bad handlers and options are TypeErrors", async () => {
   await vrun(function* () {
     const notAFunction = yield* caught(serve(42 as unknown as HttpHandler, LOCAL));
