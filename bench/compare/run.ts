@@ -6,6 +6,7 @@
 // writes to a temporary directory instead, so CI cannot clobber real results.
 // Run: deno task bench:compare [--quick] [--rounds 3] [--only W1,W7 (prints, writes nothing)]
 import { chartSvg } from "./chart.ts";
+import { runIo } from "../echo/compare.ts";
 import {
   arg,
   BUDGET_MS,
@@ -199,6 +200,10 @@ for (let round = 1; round <= ROUNDS; round++) {
   }
 }
 
+// W9 (TCP echo) and W10 (subprocesses) of issue 11: bench/echo/compare.ts, its own rounds.
+const io = await runIo({ quick: QUICK, rounds: ROUNDS, only: ONLY });
+failures.push(...io.failures);
+
 // ---- report ------------------------------------------------------------------------------------
 
 /** Median ns/op of a system on a workload, and the smallest n it ran at. */
@@ -286,7 +291,8 @@ async function machine(): Promise<string> {
   return `${cpu}, ${navigator.hardwareConcurrency} cores, ${gib} GiB RAM, ${Deno.build.os}`;
 }
 
-const loopTable = table("loop", workloads.filter((w) => w !== "W7"));
+const loopWorkloads = workloads.filter((w) => w !== "W7");
+const loopTable = loopWorkloads.length ? table("loop", loopWorkloads) : "";
 const poolTable = workloads.includes("W7") ? table("pool", ["W7"]) : "";
 const shrunkList = shrunk.join("; ");
 const date = new Date().toISOString().replace(/\.\d+Z$/, "Z");
@@ -315,9 +321,11 @@ const section = [
   "",
   poolTable,
   "",
-  "### Goals of issue 6 (aio on its default WASM core)",
+  io.tables,
   "",
-  goalsTable(),
+  "### Goals of issues 6 and 11 (aio on its default WASM core)",
+  "",
+  [goalsTable(), ...io.goalRows].join("\n"),
   "",
   "![time per operation over aio's, per workload](results.svg)",
   "",
@@ -340,6 +348,7 @@ const section = [
       "  Their cost per operation is flat or grows with n, so this flatters them, not aio.",
     ]
     : []),
+  ...io.notes,
   ...(failures.length ? ["- Failed runs: " + failures.join("; ")] : []),
   "<!-- compare:end -->",
 ].join("\n").replace(/\n{3,}/g, "\n\n");
