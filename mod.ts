@@ -31,6 +31,7 @@ export {
   ExceptionGroup,
   IncompleteReadError,
   InvalidStateError,
+  KeyboardInterrupt,
   LimitOverrunError,
   LookupError,
   QueueEmpty,
@@ -63,7 +64,7 @@ export {
   TimerHandle,
 } from "./src/loop.ts";
 export { getRunningLoop } from "./src/running.ts";
-export { run } from "./src/run.ts";
+export { run, type RunOptions } from "./src/run.ts";
 export { sleep } from "./src/sleep.ts";
 export { fromPromise } from "./src/from_promise.ts";
 export type { CoreKind } from "./src/scheduler/types.ts";
@@ -134,3 +135,11 @@ export {
   startUnixServer,
   type StartUnixServerOptions,
 } from "./src/server.ts";
+export { taskSignal } from "./src/task_signal.ts";
+export {
+  type HttpHandler,
+  HttpServer,
+  serve,
+  type ServeOptions,
+  type ServeUnixOptions,
+} from "./src/http.ts";
