@@ -11,11 +11,11 @@ import {
   Event,
   getRunningLoop,
   run,
+  serve,
   sleep,
   TimeoutError,
   waitFor,
 } from "../mod.ts";
-import { serve } from "../src/http.ts";
 
 /** How many requests to serve, how long to wait for them, where to listen. */
 export interface HelloOptions {

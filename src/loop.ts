@@ -64,7 +64,6 @@ export interface Executor {
 // program that never uses executors never loads worker code.
 let defaultExecutorFactory: (() => Executor) | null = null;
 
-/** @internal */
 /**
  * @internal Something aio opened for a loop's tasks that must not outlive
  * the loop: a server, a connection, a child process, a signal listener, an
@@ -75,6 +74,7 @@ export interface LoopResource {
   _closeForLoop(): void | Promise<void>;
 }
 
+/** @internal */
 export function setDefaultExecutorFactory(factory: () => Executor): void {
   defaultExecutorFactory = factory;
 }
