@@ -66,7 +66,7 @@ const DEFAULT_LIMIT = 65_536;
 const MIN_CAPACITY = 4096;
 const KEEP_CAPACITY = 65_536;
 // Reads of at least this many bytes that take the whole buffer take it over.
-const HANDOFF_MIN = 8192;
+const HANDOFF_MIN = 32_768;
 const EMPTY = new Uint8Array(0);
 const NEWLINE = 10;
 const NEWLINE_SEPARATORS: readonly Uint8Array[] = [Uint8Array.of(NEWLINE)];
