@@ -143,3 +143,13 @@ export {
   type ServeOptions,
   type ServeUnixOptions,
 } from "./src/http.ts";
+export {
+  createSubprocessExec,
+  createSubprocessShell,
+  DEVNULL,
+  PIPE,
+  Process,
+  STDOUT,
+  type SubprocessOptions,
+  type SubprocessStdio,
+} from "./src/subprocess.ts";

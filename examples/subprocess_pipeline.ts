@@ -3,8 +3,7 @@
 // word counts come out sorted by word.
 //
 //   deno run --allow-run examples/subprocess_pipeline.ts
-import { type Coroutine, run } from "../mod.ts";
-import { createSubprocessExec, DEVNULL, PIPE } from "../src/subprocess.ts";
+import { type Coroutine, createSubprocessExec, DEVNULL, PIPE, run } from "../mod.ts";
 
 const WORDS = ["pear", "apple", "fig", "apple", "pear", "apple"];
 
