@@ -4,6 +4,7 @@ import { assert } from "../deps.ts";
 import { type Coroutine, run } from "../mod.ts";
 import { CORE } from "./_util.ts";
 import { main as chat } from "../examples/chat.ts";
+import { main as concurrentDownloads } from "../examples/concurrent_downloads.ts";
 import { main as downloadPage } from "../examples/download_page.ts";
 import { main as echo } from "../examples/echo.ts";
 
@@ -37,5 +38,13 @@ Deno.test("examples/chat.ts: broadcasts reach the others; a client vanishing mid
     "carol heard: alice: hi all | bob: hello alice",
     "members: alice, bob, carol",
     "members left: 0",
+  ]);
+});
+
+Deno.test("examples/concurrent_downloads.ts: waitFor cancels the slow download and fetch really aborts it", async () => {
+  assert.deepEqual(await output(concurrentDownloads), [
+    "fast downloads: 1000 and 2000 bytes",
+    "slow download: timed out after 300 ms",
+    "the server saw the slow request aborted",
   ]);
 });
