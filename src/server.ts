@@ -5,6 +5,7 @@
  * @module
  */
 import { CancelledError } from "./errors.ts";
+import { fromPromise } from "./from_promise.ts";
 import type { Future } from "./future.ts";
 import type { EventLoop, LoopResource } from "./loop.ts";
 import { StreamReader } from "./stream_reader.ts";
@@ -350,7 +351,8 @@ export class Server implements LoopResource, AsyncDisposable {
     );
     let task: Task<unknown>;
     try {
-      task = loop.createTask(this._handler(reader, writer));
+      const coro = this._handler(reader, writer);
+      task = loop.createTask(this._tls ? handshakeFirst(conn as Deno.TlsConn, writer, coro) : coro);
     } catch (e) {
       writer._abort();
       loop.callExceptionHandler({ message: "a server's connection handler failed", exception: e });
@@ -482,6 +484,27 @@ export function* startUnixServer(
   new StreamReader({ limit: options.limit });
   const listener = Deno.listen({ transport: "unix", path });
   return new Server(loop, listener, handler, options.limit, false);
+}
+
+/**
+ * @internal A TLS connection's handler task: the handshake, then the
+ * handler. A client that fails the handshake (an untrusted certificate, not
+ * TLS at all) reaches no handler and is not reported, as in asyncio; Deno
+ * would otherwise hand the handler a stream whose first read fails.
+ */
+function* handshakeFirst(
+  conn: Deno.TlsConn,
+  writer: StreamWriter,
+  handler: Coroutine<unknown>,
+): Coroutine<unknown> {
+  try {
+    yield* fromPromise(conn.handshake());
+  } catch (e) {
+    if (e instanceof CancelledError) throw e;
+    writer._abort();
+    return undefined;
+  }
+  return yield* handler;
 }
 
 function checkHandler(what: string, handler: unknown): void {

@@ -110,12 +110,15 @@ export function* openConnection(
   if (options.noDelay !== false) (conn as Deno.TcpConn).setNoDelay(true);
   if (tls !== null) {
     const tcp = conn;
-    conn = yield* connecting(() =>
+    const tlsConn = yield* connecting(() =>
       Deno.startTls(tcp as Deno.TcpConn, {
         hostname: tls.serverName ?? host,
         caCerts: tls.caCerts,
         alpnProtocols: tls.alpnProtocols,
       }), tcp);
+    // Deno handshakes lazily; asyncio's open_connection returns after the
+    // handshake, so a certificate error is raised here, not by the first read.
+    conn = yield* connecting(() => tlsConn.handshake().then(() => tlsConn), tlsConn);
   }
   return openStreams(loop, conn, reader, tls !== null);
 }
@@ -152,8 +155,9 @@ export function* openUnixConnection(
 
 /**
  * @internal Waits for a connection being made. If the wait is cancelled, a
- * connection that still arrives is closed (`also`, an inner connection a
- * TLS upgrade wraps, is closed with it or on failure).
+ * connection that arrives (or arrived, the task not having resumed yet) is
+ * closed (`also`, an inner connection a TLS upgrade wraps, is closed with it
+ * or on failure).
  */
 function* connecting<C extends Deno.Conn>(
   start: (signal: AbortSignal) => Promise<C>,
@@ -167,6 +171,10 @@ function* connecting<C extends Deno.Conn>(
   try {
     return yield* fut;
   } catch (e) {
+    // Cancelled after the connection arrived but before this task resumed.
+    if (fut.done() && !fut.cancelled() && fut.exception() === undefined) {
+      closeQuietly(fut.result());
+    }
     if (also !== undefined) closeQuietly(also);
     throw e;
   }
