@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { CancelledError } from "./errors.ts";
+import { CancelledError, RuntimeError } from "./errors.ts";
 import { fromPromise } from "./from_promise.ts";
 import type { Future } from "./future.ts";
 import type { EventLoop, LoopResource } from "./loop.ts";
@@ -23,9 +23,14 @@ import { describe } from "./util.ts";
 //
 // Invariants:
 // - `_serving` is true iff the listener is open (from start until `close()`).
+// - `_accepting` is the accept in flight (with its callback), null when none.
+//   Deno releases the listening socket (and unlinks a Unix socket's file) only
+//   once that accept has settled after `close()`: until then the address is
+//   still in use. `waitClosed()` and `_closeForLoop()` wait for it too.
 // - A connection is in `_clients` from its accept until its handler task is
 //   done and its stream closed; then it removes itself. `waitClosed()` waits
-//   until the listener is closed and `_clients` is empty.
+//   until the listener is closed, no accept is in flight and `_clients` is
+//   empty.
 // - A handler that returns, throws or is cancelled gets its connection closed
 //   (after what it wrote is sent); an exception goes to the loop's exception
 //   handler. CPython leaves a finished handler's connection open; aio closes
@@ -136,6 +141,8 @@ export class Server implements LoopResource, AsyncDisposable {
   _tls: boolean;
   /** @internal */
   _serving = true;
+  /** @internal The accept in flight, settled once its callback has run; null when none. */
+  _accepting: Promise<void> | null = null;
   /** @internal */
   _clients: Set<Client> = new Set();
   /** @internal `waitClosed()`: settled when the listener is closed and every connection is done. */
@@ -191,6 +198,8 @@ export class Server implements LoopResource, AsyncDisposable {
   /**
    * Waits until the server is closed; cancelling it (Ctrl-C, a task group
    * failing) closes the server and its connections (`Server.serve_forever`).
+   * A `close()` from elsewhere ends it with `CancelledError`, as in asyncio;
+   * on a server already closed it is a `RuntimeError`.
    *
    * @example
    * ```ts ignore
@@ -199,7 +208,7 @@ export class Server implements LoopResource, AsyncDisposable {
    * ```
    */
   *serveForever(): Coroutine<never> {
-    if (!this._serving) throw new CancelledError("the server is closed");
+    if (!this._serving) throw new RuntimeError(`serveForever(): server ${this} is closed`);
     const waiter = this._loop.createFuture<void>();
     this._serveWaiters.push(waiter);
     try {
@@ -218,7 +227,8 @@ export class Server implements LoopResource, AsyncDisposable {
 
   /**
    * Stops accepting connections and closes the listener; connections already
-   * accepted go on (`Server.close`). Idempotent.
+   * accepted go on (`Server.close`). The address (a Unix socket's file too)
+   * is free once `waitClosed()` returns. Idempotent.
    *
    * @example
    * ```ts ignore
@@ -273,7 +283,8 @@ export class Server implements LoopResource, AsyncDisposable {
   }
 
   /**
-   * Waits until the listener is closed and every handler task is done.
+   * Waits until the listener is closed (its address free for a new server)
+   * and every handler task is done.
    *
    * @example
    * ```ts ignore
@@ -282,7 +293,7 @@ export class Server implements LoopResource, AsyncDisposable {
    * ```
    */
   *waitClosed(): Coroutine<void> {
-    if (!this._serving && this._clients.size === 0) return;
+    if (!this._serving && this._accepting === null && this._clients.size === 0) return;
     const waiter = this._loop.createFuture<void>();
     this._closedWaiters.push(waiter);
     yield* waiter;
@@ -324,19 +335,21 @@ export class Server implements LoopResource, AsyncDisposable {
     this.close();
     this.abortClients();
     this._loop._resources.delete(this);
-    return Promise.resolve();
+    return this._accepting ?? Promise.resolve();
   }
 
   /** @internal One accept in flight while serving. */
   _accept(): void {
-    this._listener.accept().then(this._onAccept, this._onAcceptError);
+    this._accepting = this._listener.accept().then(this._onAccept, this._onAcceptError);
   }
 
   /** @internal */
   _onAccept = (conn: Deno.Conn): void => {
+    this._accepting = null;
     const loop = this._loop;
     if (!this._serving || loop.isClosed()) {
       conn.close();
+      if (!loop.isClosed()) this._checkClosed();
       return;
     }
     if (!this._tls && this._listener.addr.transport === "tcp") {
@@ -365,7 +378,12 @@ export class Server implements LoopResource, AsyncDisposable {
 
   /** @internal */
   _onAcceptError = (e: unknown): void => {
-    if (!this._serving) return; // closed under the accept
+    this._accepting = null;
+    if (!this._serving) {
+      // Closed under the accept: now the listener is really gone.
+      if (!this._loop.isClosed()) this._checkClosed();
+      return;
+    }
     if (e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted) {
       this.close();
       return;
@@ -403,7 +421,7 @@ export class Server implements LoopResource, AsyncDisposable {
 
   /** @internal Wakes `waitClosed()` and `serveForever()` once all is closed. */
   _checkClosed(): void {
-    if (this._serving) return;
+    if (this._serving || this._accepting !== null) return;
     if (this._clients.size > 0) return;
     this._loop._resources.delete(this);
     const waiters = this._closedWaiters;

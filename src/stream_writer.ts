@@ -260,7 +260,15 @@ export class StreamWriter implements Disposable {
    * ```
    */
   *waitClosed(): Coroutine<void> {
-    yield* this._closed;
+    const closed = this._closed;
+    if (closed.done()) return;
+    // A future of its own: cancelling the waiting task must not cancel
+    // `_closed`, which would read as "already closed" and leave the sink open.
+    const waiter = this._loop.createFuture<void>();
+    closed.addDoneCallback(() => {
+      if (!waiter.done()) waiter.setResult(undefined);
+    });
+    yield* waiter;
   }
 
   /**
