@@ -813,6 +813,32 @@ Deno.test(
     }),
 );
 
+Deno.test(
+  "aio: a task cancelled in waitClosed() leaves the writer intact: close() still closes",
+  () =>
+    rrun(function* () {
+      const eof = getRunningLoop().createFuture<string>();
+      const server = yield* startServer(
+        function* (reader) {
+          eof.setResult(text(yield* reader.read()));
+        },
+        HOST,
+        0,
+      );
+      const [, writer] = yield* openConnection(HOST, portOf(server));
+      const waiting = createTask(writer.waitClosed());
+      yield* turn();
+      waiting.cancel();
+      yield* expectError(CancelledError, () => waiting);
+      writer.write("bye");
+      writer.close();
+      assert.equal(yield* eof, "bye"); // the peer saw the bytes, then EOF
+      yield* writer.waitClosed();
+      server.close();
+      yield* server.waitClosed();
+    }),
+);
+
 Deno.test("aio: `using` a writer closes it at the end of the scope", () =>
   rrun(function* () {
     const eof = getRunningLoop().createFuture<string>();
