@@ -405,10 +405,10 @@ export class Server implements LoopResource, AsyncDisposable {
         exception: task.exception(),
         task,
       });
-      writer._abort();
-    } else {
-      writer.close();
     }
+    // Failed, returned or cancelled: what it wrote is sent, then the
+    // connection closes (asyncio's transport.close() in both cases).
+    writer.close();
     if (writer._closed.done()) this._forget(client);
     else writer._closed.addDoneCallback(() => this._forget(client));
   }

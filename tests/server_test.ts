@@ -121,16 +121,16 @@ function* basetestStartServer1(
 ): Coroutine<void> {
   const messages = collectErrors();
   const hello = "1".repeat(1024 * 5) + "\n";
-  let mainTask!: Task<void>;
+  const main: { task: Task<void> | null } = { task: null };
   const server = yield* start(function* (reader, writer) {
     assert.equal(text(yield* reader.readline()), hello);
     writer.write("1");
     writer.close();
     yield* writer.waitClosed();
-    mainTask.cancel();
+    main.task!.cancel();
   });
   assert.equal(server.isServing(), true);
-  mainTask = createTask(function* () {
+  const mainTask = createTask(function* () {
     try {
       yield* server.serveForever();
     } finally {
@@ -139,6 +139,7 @@ function* basetestStartServer1(
       yield* server.waitClosed();
     }
   }());
+  main.task = mainTask;
   const [reader, writer] = yield* open(server);
   writer.write(hello);
   assert.equal(text(yield* reader.readexactly(1)), "1");
@@ -358,6 +359,32 @@ Deno.test(
       assert.match(messages[0].message, /handler failed/);
       assert.equal(messages[0].exception, boom);
       assert.ok(messages[0].task !== undefined);
+    }),
+);
+
+Deno.test(
+  "aio: a handler that fails gets its connection closed after what it wrote is sent",
+  () =>
+    rrun(function* () {
+      const messages = collectErrors();
+      const server = yield* startServer(
+        function* (reader, writer) {
+          yield* reader.readline();
+          writer.write(new Uint8Array(BIG)); // more than the OS takes at once
+          writer.write("ERR bad request\n");
+          throw new ValueError("bad request");
+        },
+        HOST,
+        0,
+      );
+      const [reader, writer] = yield* openConnection(HOST, portOf(server));
+      writer.write("nonsense\n");
+      const all = yield* reader.read(); // to EOF
+      assert.equal(all.length, BIG + 16);
+      assert.equal(text(all.subarray(BIG)), "ERR bad request\n");
+      yield* closeAll(writer, server);
+      assert.equal(messages.length, 1);
+      assert.ok(messages[0].exception instanceof ValueError);
     }),
 );
 
