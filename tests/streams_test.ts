@@ -1006,7 +1006,7 @@ Deno.test(
 );
 
 Deno.test(
-  "aio: cancelling openConnection() during the TLS handshake closes the connection",
+  "aio: cancelling openConnection() during the TLS handshake leaves no resource open (Deno keeps the socket until the peer ends the handshake)",
   () =>
     rrun(function* () {
       // A TCP server that never answers the handshake.
