@@ -23,6 +23,16 @@ export const CANCELLED = 1;
 /** @internal */
 export const FINISHED = 2;
 
+/**
+ * @internal The handoff that tells `yield* future` from a bare `yield future`
+ * (a missing `*`), CPython's `_asyncio_future_blocking`. The iterator behind
+ * `yield* future` (and every hand-written coroutine that waits) stores the
+ * future here right before yielding it; the task that receives it takes it
+ * back out. The handoff is synchronous, so one slot serves the thread: a
+ * future that reaches a task without being in the slot was yielded bare.
+ */
+export const suspending: { fut: Future<unknown> | null } = { fut: null };
+
 /** A done callback: receives the future that completed. */
 export type DoneCallback<F> = (future: F) => void;
 
@@ -579,6 +589,7 @@ class Awaiting<T> implements Iterator<Future<unknown>, T, unknown> {
         );
       }
       this.#yielded = true;
+      suspending.fut = fut;
       return { value: fut, done: false };
     }
     return { value: fut.result(), done: true };

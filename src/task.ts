@@ -7,7 +7,7 @@
  */
 import { type Context, copyContext, swapContext } from "./context.ts";
 import { CancelledError, makeCancelledError, RuntimeError, ValueError } from "./errors.ts";
-import { Future, PENDING } from "./future.ts";
+import { Future, PENDING, suspending } from "./future.ts";
 import type { EventLoop } from "./loop.ts";
 import { getRunningLoop } from "./running.ts";
 import { abortTaskSignal } from "./task_signal.ts";
@@ -15,7 +15,9 @@ import { describe, isCoroutine } from "./util.ts";
 
 /**
  * What a `function*` coroutine returns when called: aio's `async def`.
- * It yields the futures it waits on (or nothing, to give others a turn).
+ * It waits with `yield*` (a future, a task, another coroutine); a bare
+ * `yield` with no value gives other tasks one turn. A bare `yield` of
+ * anything else (a future: a missing `*`) fails the task with a `TypeError`.
  */
 export type Coroutine<T> = Generator<Future<unknown> | undefined, T, unknown>;
 
@@ -31,6 +33,16 @@ export interface TaskOptions {
 }
 
 let taskCounter = 0;
+
+/**
+ * The task a coroutine object was given to, set when the task takes it: a
+ * coroutine runs once, so a second task (or `run`) for it is refused, as
+ * CPython's "cannot reuse already awaited coroutine". A symbol-keyed property
+ * rather than a WeakSet: one store per task, and the read on a fresh
+ * generator misses through a cached prototype chain.
+ */
+const OWNER = Symbol("aio.task");
+type Owned = { [OWNER]?: Task<unknown> };
 
 /** Where each task was created, in debug mode only. */
 const taskTracebacks = new WeakMap<Task<unknown>, string | undefined>();
@@ -85,16 +97,15 @@ export class Task<T = unknown> extends Future<T> {
    */
   constructor(coro: Coroutine<T>, loop: EventLoop, options?: TaskOptions) {
     super(loop);
-    if (!isCoroutine(coro)) {
-      throw new TypeError(
-        `a Task needs a coroutine (what calling a function* returns), got ${describe(coro)}`,
-      );
-    }
+    if (!isCoroutine(coro)) throw notCoroutine("a Task", coro);
+    const owner = (coro as Owned)[OWNER];
+    if (owner !== undefined) throw reusedCoroutine(owner);
     loop._checkClosed();
     this._coro = coro;
     this._name = options?.name !== undefined ? String(options.name) : ++taskCounter;
     this._context = options?.context ?? copyContext();
     if (loop._debug) taskTracebacks.set(this, new Error().stack);
+    (coro as Owned)[OWNER] = this;
     this._id = loop._adoptTask(this);
   }
 
@@ -315,7 +326,10 @@ export class Task<T = unknown> extends Future<T> {
     const y = r.value;
     if (y === undefined) {
       loop._pushReady(this._id);
-    } else if (y instanceof Future) {
+    } else if (y === suspending.fut) {
+      // Came through `yield* future`: anything else, a bare `yield future`
+      // included, is a bad yield.
+      suspending.fut = null;
       this._waitOn(y);
     } else {
       this._pendingExc = new TypeError(badYieldMessage(this, y));
@@ -327,6 +341,12 @@ export class Task<T = unknown> extends Future<T> {
   _takeStepException(exc: unknown): unknown {
     this._pendingExc = undefined;
     if (this._mustCancel) {
+      // A deferred cancel (the waiter was done, or refused): the coroutine
+      // gets the CancelledError instead of the waiter's outcome. CPython's
+      // wakeup reads that outcome first, so a failed waiter counts as
+      // retrieved and is not reported as "never retrieved".
+      const waiter = this._futWaiter;
+      if (waiter !== null && waiter._logTraceback) waiter._retrieved();
       // A fresh error, not `_makeCancelledError()`: that one caches, and a
       // task that caught an earlier cancellation and was cancelled again
       // would get the old error with the old message.
@@ -384,9 +404,38 @@ function coroName(coro: object): string {
   return (coro as { _aioName?: string })._aioName ?? "coroutine";
 }
 
+/** The TypeError for a value given where a coroutine is needed. */
+function notCoroutine(what: string, x: unknown): TypeError {
+  if (x instanceof Future) {
+    const kind = x instanceof Task ? "Task" : "Future";
+    return new TypeError(
+      `${what} needs a coroutine (what calling a function* returns), got a ${kind}: a ${kind} ` +
+        `is not a coroutine${kind === "Task" ? " (it already runs)" : ""}. Wait for it with ` +
+        `yield* ${kind.toLowerCase()}, or pass the function* (or what calling it returns) instead`,
+    );
+  }
+  return new TypeError(
+    `${what} needs a coroutine (what calling a function* returns), got ${describe(x)}`,
+  );
+}
+
+/** The RuntimeError for a coroutine object that a task already took. */
+function reusedCoroutine(owner: Task<unknown>): RuntimeError {
+  return new RuntimeError(
+    `cannot reuse already awaited coroutine: this coroutine object belongs to ${owner}, and a ` +
+      `coroutine runs once. Call the function* again for a new coroutine (createTask(work()) ` +
+      `each time), or yield* that task to wait for its result`,
+  );
+}
+
 function badYieldMessage(task: Task<unknown>, y: unknown): string {
   if (isCoroutine(y)) {
     return `Task ${task.getName()} yielded a coroutine object: use yield* to await a coroutine, not yield`;
+  }
+  if (y instanceof Future) {
+    const kind = y instanceof Task ? "Task" : "Future";
+    return `Task ${task.getName()} yielded ${y} with a bare yield: write yield* ${kind.toLowerCase()} ` +
+      `to wait for a ${kind} (a bare yield takes no value; alone it gives other tasks one turn)`;
   }
   return `Task ${task.getName()} got bad yield: ${
     describe(y)
@@ -397,7 +446,10 @@ function badYieldMessage(task: Task<unknown>, y: unknown): string {
  * Wraps a coroutine in a {@linkcode Task} on the running loop and schedules
  * it; its first step runs in a later loop iteration. Accepts a coroutine
  * object or a zero-argument coroutine function (then the task's repr names
- * it). A non-coroutine is a `TypeError` naming the value.
+ * it). A non-coroutine is a `TypeError` naming the value (a Future or Task is
+ * not a coroutine: `yield*` it instead). A coroutine object runs once: one
+ * that a task already took is a `RuntimeError` ("cannot reuse already
+ * awaited coroutine"); call the `function*` again for a new one.
  *
  * @example
  * ```ts
@@ -444,11 +496,7 @@ export function toCoroutine<T>(
     (made as { _aioName?: string })._aioName = fn.name || "anonymous";
     return made;
   }
-  if (!isCoroutine(coro)) {
-    throw new TypeError(
-      `${what} expects a coroutine (what calling a function* returns), got ${describe(coro)}`,
-    );
-  }
+  if (!isCoroutine(coro)) throw notCoroutine(what, coro);
   return coro;
 }
 
@@ -487,8 +535,8 @@ export function allTasks(loop?: EventLoop): Set<Task<unknown>> {
 /**
  * Makes a future of `x`: a Future or Task is returned unchanged (a
  * `ValueError` if `options.loop` is given and it belongs to another loop); a
- * coroutine is wrapped in a task on `options.loop` or the running loop;
- * anything else is a `TypeError`.
+ * coroutine is wrapped in a task on `options.loop` or the running loop (a
+ * `RuntimeError` if a task already took it); anything else is a `TypeError`.
  *
  * @example
  * ```ts

@@ -17,6 +17,10 @@ export function describe(value: unknown): string {
     case "object": {
       if (value === null) return "null";
       if (Array.isArray(value)) return `an array of length ${value.length}`;
+      if (typeof (value as { addDoneCallback?: unknown }).addDoneCallback === "function") {
+        // An aio Future or Task: thenable too, but no promise to wrap.
+        return `a ${value.constructor?.name ?? "Future"}`;
+      }
       if (typeof (value as PromiseLike<unknown>).then === "function") {
         return `a ${value.constructor?.name ?? "thenable"} (a promise: wrap it with fromPromise())`;
       }

@@ -1261,3 +1261,176 @@ Deno.test("test_tasks::test_task_repr_cancelling: a task with a cancel pending p
     yield;
     assert.match(String(t), /^<Task cancelled name=Task-\d+ coro=napper>$/);
   }));
+
+// ---- mistakes caught ----------------------------------------------------------------
+
+Deno.test("test_tasks::test_yield_vs_yield_from — a bare yield of a Future fails the task with a TypeError: use yield*", () =>
+  vrun(function* () {
+    const fut = getRunningLoop().createFuture<number>();
+    const t = createTask(function* waitForFuture() {
+      yield fut as unknown as undefined; // a missing `*`
+    });
+    yield* waitDone(t);
+    const e = t.exception();
+    assert.ok(e instanceof TypeError, `got ${e}`);
+    assert.match(e.message, /yield\* /);
+    assert.match(e.message, /Future/);
+    assert.equal(fut.done(), false, "the future is left alone");
+  }));
+
+Deno.test("test_tasks::test_yield_vs_yield_from — a bare yield of a Task: TypeError thrown at the yield; the task it named runs on", () =>
+  vrun(function* () {
+    const other = createTask(function* () {
+      yield* sleep(5);
+      return "other";
+    });
+    const t = createTask(function* () {
+      try {
+        yield other as unknown as undefined;
+      } catch (e) {
+        assert.ok(e instanceof TypeError);
+        assert.match(e.message, /yield\* /);
+        assert.match(e.message, /Task/);
+        // What the message says to write instead works.
+        return yield* other;
+      }
+      return "the bare yield passed";
+    });
+    assert.equal(yield* t, "other");
+  }));
+
+Deno.test("a bare yield with no value still gives other tasks exactly one turn (asyncio.sleep(0))", () =>
+  vrun(function* () {
+    const order: string[] = [];
+    const a = createTask(function* () {
+      for (let i = 0; i < 3; i++) {
+        order.push(`a${i}`);
+        yield;
+      }
+    });
+    const b = createTask(function* () {
+      for (let i = 0; i < 3; i++) {
+        order.push(`b${i}`);
+        yield;
+      }
+    });
+    yield* a;
+    yield* b;
+    assert.deepEqual(order, ["a0", "b0", "a1", "b1", "a2", "b2"]);
+    assert.equal(getRunningLoop().time(), 0);
+  }));
+
+Deno.test("test_coroutines::test_func_16 — cannot reuse already awaited coroutine: createTask twice on one coroutine → RuntimeError", () =>
+  vrun(function* () {
+    let steps = 0;
+    function* work() {
+      steps++;
+      yield;
+      steps++;
+      return 3;
+    }
+    const c = work();
+    const first = createTask(c, { name: "first" });
+    const before = allTasks().size;
+    assert.throws(
+      () => createTask(c),
+      (e) =>
+        e instanceof RuntimeError && /cannot reuse already awaited coroutine/.test(e.message) &&
+        /first/.test(e.message) && /work\(\)|function\*/.test(e.message),
+    );
+    assert.equal(allTasks().size, before, "no second task was created");
+    assert.equal(yield* first, 3);
+    assert.equal(steps, 2, "the coroutine ran once");
+    // Finished, it is still refused: a coroutine runs once.
+    assert.throws(() => createTask(c), RuntimeError);
+    assert.throws(() => getRunningLoop().createTask(c), RuntimeError);
+  }));
+
+Deno.test("test_coroutines::test_func_17 — ensureFuture, runUntilComplete and run of a coroutine a task already ran → RuntimeError", async () => {
+  function* work() {
+    yield;
+    return "once";
+  }
+  const c = work();
+  assert.equal(await vrun(c), "once");
+  // An async wrapper: a rejection and a synchronous throw both count.
+  await assert.rejects(async () => await vrun(c), RuntimeError, "cannot reuse already awaited");
+  await vrun(function* () {
+    assert.throws(() => ensureFuture(c), RuntimeError);
+  });
+  await withLoop(async (loop) => {
+    await assert.rejects(
+      () => loop.runUntilComplete(c),
+      RuntimeError,
+      "cannot reuse already awaited coroutine",
+    );
+  });
+});
+
+Deno.test("createTask(aFuture) → TypeError saying a Future or Task is not a coroutine (no fromPromise advice)", () =>
+  vrun(function* () {
+    const loop = getRunningLoop();
+    const fut = loop.createFuture();
+    const task = createTask(returns(1));
+    for (const [x, kind] of [[fut, "Future"], [task, "Task"]] as const) {
+      for (const make of [() => createTask(x as never), () => loop.createTask(x as never)]) {
+        assert.throws(make, (e) =>
+          e instanceof TypeError && e.message.includes(`a ${kind}`) &&
+          /not a coroutine/.test(e.message) && /yield\* /.test(e.message) &&
+          !/fromPromise/.test(e.message));
+      }
+    }
+    assert.throws(
+      () => new Task(fut as never, loop),
+      (e) => e instanceof TypeError && /not a coroutine/.test(e.message),
+    );
+    yield* task;
+  }));
+
+Deno.test("test_tasks: a deferred cancel (the waiter was already done) stepped with CancelledError retrieves the waiter's exception: no spurious report", async () => {
+  const reports: ExceptionContext[] = [];
+  await vrun(function* () {
+    const loop = getRunningLoop();
+    loop.setExceptionHandler((_l, ctx) => reports.push(ctx));
+    const fut = loop.createFuture<number>();
+    const t = createTask(function* () {
+      try {
+        return yield* fut;
+      } catch (e) {
+        return e;
+      }
+    });
+    yield; // t waits on fut
+    fut.setException(new RangeError("the waited future failed"));
+    // fut is done, so its cancel() refuses: the task's cancel is deferred.
+    assert.equal(t.cancel(), true);
+    assert.ok((yield* t) instanceof CancelledError);
+  });
+  assert.deepEqual(reports.map((r) => r.message), []);
+});
+
+Deno.test("test_tasks: a deferred cancel (the waiter refused to cancel) stepped with CancelledError retrieves the waiter's exception", async () => {
+  /** A future that refuses to be cancelled, like an executor job already running. */
+  class Stubborn<T> extends Future<T> {
+    override cancel(): boolean {
+      return false;
+    }
+  }
+  const reports: ExceptionContext[] = [];
+  await vrun(function* () {
+    const loop = getRunningLoop();
+    loop.setExceptionHandler((_l, ctx) => reports.push(ctx));
+    const fut = new Stubborn<number>(loop);
+    const t = createTask(function* () {
+      yield* fut;
+    });
+    yield;
+    assert.equal(t.cancel(), true);
+    yield;
+    assert.equal(t.done(), false, "still waiting: the waiter refused");
+    fut.setException(new RangeError("failed after the refusal"));
+    yield* waitDone(t);
+    assert.equal(t.cancelled(), true);
+  });
+  assert.deepEqual(reports.map((r) => r.message), []);
+});
