@@ -562,7 +562,9 @@ export class EventLoop {
 
   /**
    * Runs the loop until `aw` (a future, task or coroutine) is done and
-   * returns its result, or rejects with its error.
+   * returns its result, or rejects with its error. On a loop that is already
+   * running it rejects with a `RuntimeError` before wrapping or binding `aw`,
+   * so a coroutine passed then never runs.
    *
    * @example
    * ```ts
@@ -574,6 +576,8 @@ export class EventLoop {
    */
   async runUntilComplete<T>(aw: Future<T> | Coroutine<T>): Promise<T> {
     this._checkClosed();
+    // Before anything is created or bound: a refused call leaves no orphan task.
+    this._checkNotRunning();
     let fut: Future<T>;
     if (aw instanceof Future) {
       if (aw._loop === null) aw._loop = this;
@@ -611,10 +615,7 @@ export class EventLoop {
    */
   async runForever(): Promise<void> {
     this._checkClosed();
-    if (this._running) throw new RuntimeError("This event loop is already running");
-    if (peekRunningLoop() !== null) {
-      throw new RuntimeError("Cannot run an event loop from a callback of another running loop");
-    }
+    this._checkNotRunning();
     this._running = true;
     try {
       await this._drive();
@@ -979,6 +980,14 @@ export class EventLoop {
   /** @internal */
   _checkClosed(): void {
     if (this._closed) throw new RuntimeError("Event loop is closed");
+  }
+
+  /** @internal asyncio's `_check_running`: no second run, and none from inside another loop. */
+  _checkNotRunning(): void {
+    if (this._running) throw new RuntimeError("This event loop is already running");
+    if (peekRunningLoop() !== null) {
+      throw new RuntimeError("Cannot run an event loop from a callback of another running loop");
+    }
   }
 
   /** @internal */

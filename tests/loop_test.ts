@@ -608,3 +608,31 @@ Deno.test("done-callback handles are recycled: completing futures allocates no h
   assert.equal(loop._callbackPool.length, 100);
   loop.close();
 });
+
+Deno.test("base_events._check_running: runUntilComplete() on a running loop rejects before creating anything", async () => {
+  const loop = newLoop();
+  let started = false;
+  function* orphan() {
+    started = true;
+    yield;
+    return "orphan";
+  }
+  const fut = new Future<number>(); // bound to no loop yet
+  let calls: Promise<unknown>[] = [];
+  let tasksBefore = -1, tasksAfter = -1;
+  loop.callSoon(() => {
+    tasksBefore = loop._pendingTasks().size;
+    calls = [loop.runUntilComplete(orphan()), loop.runUntilComplete(fut)].map((p) =>
+      p.then(() => "resolved", (e) => e)
+    );
+    tasksAfter = loop._pendingTasks().size;
+    loop.callLater(10, () => loop.stop());
+  });
+  await runLoop(loop);
+  for (const e of await Promise.all(calls)) {
+    assert.ok(e instanceof RuntimeError && /already running/.test(e.message), String(e));
+  }
+  assert.equal(tasksAfter, tasksBefore, "no task was created");
+  assert.equal(fut._loop, null, "the future was not bound to the loop");
+  assert.equal(started, false, "the coroutine never ran");
+});
