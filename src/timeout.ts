@@ -63,6 +63,11 @@ export class Timeout {
   _cancelling = 0;
   /** @internal Who made the scope, for the TimeoutError's message. */
   _what = "timeout()";
+  /**
+   * @internal The delay (ms) the scope was made with, for the message
+   * ("timed out after 5 ms"); null once the deadline is given or moved.
+   */
+  _delay: number | null = null;
 
   /**
    * A scope that is not running yet, expiring at loop time `when` (ms) or
@@ -126,6 +131,7 @@ export class Timeout {
       );
     }
     this._when = when;
+    this._delay = null;
     this._handle?.cancel();
     if (when === null) {
       this._handle = null;
@@ -246,7 +252,9 @@ export class Timeout {
       if (this._task!.uncancel() <= this._cancelling && hasError) {
         if (error instanceof CancelledError) {
           return new TimeoutError(
-            `${this._what} timed out: its deadline (loop time ${this._when} ms) passed`,
+            this._delay !== null
+              ? `${this._what} timed out after ${this._delay} ms`
+              : `${this._what} timed out: its deadline (loop time ${this._when} ms) passed`,
             { cause: error },
           );
         }
@@ -315,6 +323,7 @@ function* scope<T>(
   const cm = given ?? new Timeout(relative && value !== null ? loop.time() + value : value);
   cm._what = what;
   cm._enter(loop);
+  if (relative) cm._delay = value;
   try {
     return yield* awaitableOf(body, cm, loop, what);
   } catch (e) {

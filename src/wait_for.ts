@@ -38,7 +38,7 @@ function* waitForNow<T>(aw: Awaitable<T>): Coroutine<T> {
     return fut.result();
   } catch (e) {
     if (e instanceof CancelledError) {
-      throw new TimeoutError("waitFor(): the timeout was 0 ms", { cause: e });
+      throw new TimeoutError("waitFor() timed out after 0 ms", { cause: e });
     }
     throw e;
   }

@@ -587,3 +587,19 @@ Deno.test("timeout: bad input", async () => {
     }
   });
 });
+
+Deno.test("timeout: the TimeoutError names the delay asked for, or the deadline once moved", async () => {
+  await vrun(function* () {
+    yield* sleep(7);
+    const e = yield* expectError(TimeoutError, () => timeout(5, sleep(1000)));
+    assert.equal(e.message, "timeout() timed out after 5 ms");
+    const moved = yield* expectError(TimeoutError, () =>
+      timeout(5, function* (cm) {
+        cm.reschedule(getRunningLoop().time() + 20);
+        yield* sleep(1000);
+      }));
+    assert.equal(moved.message, "timeout() timed out: its deadline (loop time 32 ms) passed");
+    const at = yield* expectError(TimeoutError, () => timeoutAt(40, sleep(1000)));
+    assert.equal(at.message, "timeoutAt() timed out: its deadline (loop time 40 ms) passed");
+  });
+});

@@ -373,3 +373,16 @@ Deno.test("waitFor: bad input", async () => {
     }
   });
 });
+
+Deno.test('waitFor: the TimeoutError says what was asked: "waitFor() timed out after 5 ms"', async () => {
+  await vrun(function* () {
+    yield* sleep(44.130632); // a loop time that is not the timeout
+    for (const ms of [5, 0.25]) {
+      const e = yield* expectError(TimeoutError, () => waitFor(sleep(1000), ms));
+      assert.equal(e.message, `waitFor() timed out after ${ms} ms`);
+      assert.ok(e.cause instanceof CancelledError);
+    }
+    const now = yield* expectError(TimeoutError, () => waitFor(sleep(1000), 0));
+    assert.equal(now.message, "waitFor() timed out after 0 ms");
+  });
+});
