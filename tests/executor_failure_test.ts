@@ -349,3 +349,19 @@ Deno.test({
     assert.throws(() => pool.submit(() => 2), { name: "BrokenWorkerError" });
   },
 });
+
+Deno.test('a worker that cannot load its module (no --allow-read): BrokenWorkerError with Deno\'s reason and no stray "(:0)"', async () => {
+  const fixture = new URL("./fixtures/pool_without_read.ts", import.meta.url);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-lock", "--no-check", fixture.pathname],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const got = JSON.parse(text.split("\n").at(-1)!);
+  assert.equal(got.name, "BrokenWorkerError", text);
+  assert.match(got.message, /--allow-read/);
+  assert.doesNotMatch(got.message, /\(:0\)/);
+  assert.match(got.message, /[^)]$/, "the message ends with Deno's reason, not a location");
+});

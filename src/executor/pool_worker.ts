@@ -27,6 +27,7 @@ import {
   SEQ_WRAP,
 } from "./protocol.ts";
 import type { JobFuture } from "./job.ts";
+import { errorEventMessage } from "./remote_error.ts";
 
 /** What a worker handle reports to its pool. */
 export interface WorkerOwner {
@@ -131,7 +132,7 @@ export class PoolWorker {
       worker.onerror = (e: ErrorEvent) => {
         // Without this, a worker's uncaught error would end the whole process.
         e.preventDefault();
-        if (!this.dead) owner._onWorkerError(this, `${e.message} (${e.filename}:${e.lineno})`);
+        if (!this.dead) owner._onWorkerError(this, errorEventMessage(e));
       };
       worker.onmessageerror = onBadMessage;
       this.worker = worker;

@@ -21,6 +21,17 @@ export interface SerializedError {
 
 const MAX_DEPTH = 8;
 
+/**
+ * A worker `error` event as one line: its message, then where it was thrown
+ * when the event knows. A worker whose module cannot load (no `--allow-read`
+ * for it, a syntax error) reports no file and line 0: no "(:0)" then.
+ */
+export function errorEventMessage(ev: ErrorEvent): string {
+  const message = ev.message || "an error without a message";
+  if (!ev.filename) return message;
+  return `${message} (${ev.filename}:${ev.lineno}${ev.colno ? `:${ev.colno}` : ""})`;
+}
+
 /** Turns anything thrown into data that survives `postMessage`. */
 export function serializeError(e: unknown, depth = 0): SerializedError {
   if (!(e instanceof Error) && !isErrorLike(e)) {

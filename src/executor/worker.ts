@@ -37,7 +37,7 @@ import {
   SEQ_WRAP,
   type ToWorker,
 } from "./protocol.ts";
-import { type SerializedError, serializeError } from "./remote_error.ts";
+import { errorEventMessage, type SerializedError, serializeError } from "./remote_error.ts";
 import { takeTransfer } from "./transfer.ts";
 
 interface WorkerScope {
@@ -132,7 +132,7 @@ function die(error: unknown): void {
 scope.addEventListener("error", (e) => {
   e.preventDefault();
   const ev = e as ErrorEvent;
-  die(ev.error ?? new Error(`${ev.message} (${ev.filename}:${ev.lineno})`));
+  die(ev.error ?? new Error(errorEventMessage(ev)));
 });
 scope.addEventListener("unhandledrejection", (e) => {
   e.preventDefault();
