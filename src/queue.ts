@@ -541,73 +541,141 @@ export class LifoQueue<T = unknown> extends Queue<T> {
  */
 export type Compare<T> = (a: T, b: T) => number;
 
-// Kinds the default order ranks when values of different kinds meet.
-function kindRank(v: unknown): number {
-  switch (typeof v) {
-    case "number":
-    case "bigint":
-      return 0;
+/**
+ * The default order's comparison: negative, zero or positive, or `NaN` when
+ * the two values have no order (the caller turns that into the TypeError, so
+ * the common path allocates nothing and throws nothing).
+ */
+function order(a: unknown, b: unknown): number {
+  const ta = typeof a, tb = typeof b;
+  if ((ta === "number" || ta === "bigint") && (tb === "number" || tb === "bigint")) {
+    // Mixed number and bigint compare by value, as `<` does; NaN sorts after
+    // every number (only a number can be NaN).
+    if (a !== a) return b !== b ? 0 : 1;
+    if (b !== b) return -1;
+    return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+  }
+  if (ta !== tb) return NaN;
+  switch (ta) {
     case "string":
-      return 1;
+      return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0;
     case "boolean":
-      return 2;
+      return a === b ? 0 : a ? 1 : -1;
+    case "object":
+      if (Array.isArray(a)) return Array.isArray(b) ? orderArrays(a, b) : NaN;
+      if (a instanceof Date && b instanceof Date) {
+        const x = a.getTime(), y = b.getTime(); // an invalid Date sorts last, as NaN
+        if (x !== x) return y !== y ? 0 : 1;
+        if (y !== y) return -1;
+        return x - y;
+      }
+      return NaN;
     default:
-      if (Array.isArray(v)) return 3;
-      if (v instanceof Date) return 4;
-      return 5;
+      return NaN;
   }
 }
 
 /**
- * The default {@linkcode PriorityQueue} order: numbers and bigints by value
- * (NaN last), strings by code units, booleans false first, Dates by time,
- * arrays element by element like Python tuples (so `[priority, payload]`
- * works); values of different kinds by kind in that order. Any other values
- * (objects, null, undefined) tie, so ties fall back to insertion order.
+ * Arrays as Python compares tuples: the first position where the elements
+ * are not the same value decides; an element is compared only there, so
+ * the same payload object in two entries is fine. All equal: the shorter
+ * array comes first.
+ */
+function orderArrays(a: unknown[], b: unknown[]): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a[i], y = b[i];
+    if (x === y) continue;
+    const c = order(x, y);
+    if (c !== 0) return c; // NaN too: the first difference has no order
+  }
+  return a.length - b.length;
+}
+
+/** Where (an index path into arrays) two values first differ without an order. */
+function unorderedAt(a: unknown, b: unknown): { path: number[]; x: unknown; y: unknown } {
+  const path: number[] = [];
+  let x = a, y = b;
+  while (Array.isArray(x) && Array.isArray(y)) {
+    const n = Math.min(x.length, y.length);
+    let at = -1;
+    for (let i = 0; i < n; i++) {
+      if (x[i] === y[i]) continue;
+      const c = order(x[i], y[i]);
+      if (c !== c) at = i;
+      if (c !== 0) break;
+    }
+    if (at < 0) break;
+    path.push(at);
+    x = x[at];
+    y = y[at];
+  }
+  return { path, x, y };
+}
+
+function show(v: unknown): string {
+  const text = Deno.inspect(v, {
+    depth: 3,
+    compact: true,
+    breakLength: Infinity,
+    colors: false,
+    iterableLimit: 10,
+    strAbbreviateSize: 60,
+  });
+  return text.length > 100 ? text.slice(0, 97) + "..." : text;
+}
+
+/** The TypeError for two items the default order cannot compare. */
+function unorderable(a: unknown, b: unknown): TypeError {
+  const { path, x, y } = unorderedAt(a, b);
+  const at = path.length > 0
+    ? ` (at index ${path.join(", then ")}: ${show(x)} and ${show(y)})`
+    : "";
+  return new TypeError(
+    `PriorityQueue's default order cannot compare ${show(a)} with ${show(b)}${at}. It orders ` +
+      "numbers with bigints, strings, booleans and Dates each among themselves, and arrays of " +
+      "these element by element like Python tuples; for other items pass a compare function, " +
+      "e.g. new PriorityQueue(0, (a, b) => a[0] - b[0]) to order [priority, payload] entries " +
+      "by priority alone (ties stay first in, first out)",
+  );
+}
+
+/**
+ * The default {@linkcode PriorityQueue} order (see there for which items it
+ * accepts); `TypeError` for two items it cannot compare.
  */
 function defaultCompare(a: unknown, b: unknown): number {
-  const ka = kindRank(a);
-  const kb = kindRank(b);
-  if (ka !== kb) return ka - kb;
-  switch (ka) {
-    case 0: {
-      const an = a as number, bn = b as number;
-      if (an !== an) return bn !== bn ? 0 : 1; // NaN sorts after every number
-      if (bn !== bn) return -1;
-      return an < bn ? -1 : an > bn ? 1 : 0;
-    }
-    case 1:
-    case 2:
-      return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0;
-    case 3: {
-      const x = a as unknown[], y = b as unknown[];
-      const n = Math.min(x.length, y.length);
-      for (let i = 0; i < n; i++) {
-        const c = defaultCompare(x[i], y[i]);
-        if (c !== 0) return c;
-      }
-      return x.length - y.length;
-    }
-    case 4: {
-      const d = (a as Date).getTime() - (b as Date).getTime();
-      return d === d ? d : 0;
-    }
-    default:
-      return 0;
-  }
+  const c = order(a, b);
+  if (c !== c) throw unorderable(a, b);
+  return c;
 }
 
 /**
  * A queue that returns the smallest item first (asyncio's `PriorityQueue`).
- * Pass `compare` to order items yourself (negative: `a` first); by default
- * numbers, strings and arrays compare naturally, arrays element by element
- * like Python tuples, so `[priority, payload]` entries work and payloads are
- * only compared when priorities tie.
+ * Pass `compare` to order items yourself (negative: `a` first).
+ *
+ * The default order accepts what Python's `<` orders, and raises
+ * `TypeError` (naming both items) for the rest, as CPython's heap does:
+ *
+ * - numbers and bigints, with each other, by value; `NaN` after every number;
+ * - strings, with strings, by UTF-16 code units (as `<` compares them);
+ * - booleans, with booleans, `false` first;
+ * - Dates, with Dates, by time (an invalid Date last);
+ * - arrays, with arrays, like Python tuples: the first position where the
+ *   elements are not the same value decides, compared by these rules; if
+ *   every position matches, the shorter array comes first.
+ *
+ * Anything else (plain objects, `null`, `undefined`, a number against a
+ * string) has no default order. Items are compared only when the heap needs
+ * it, so a lone item is never checked, and `[priority, payload]` entries
+ * compare their payloads only when priorities tie; when payloads cannot be
+ * compared, order by priority alone with a `compare` such as
+ * `(a, b) => a[0] - b[0]`.
  *
  * Unlike Python's heap, items that compare equal come out in the order they
- * were put (stable, FIFO), and the default order never throws: values it
- * cannot compare (plain objects) tie. A custom `compare` must not throw; if
- * it does, `put` leaves the queue unchanged.
+ * were put (stable, FIFO). If the order throws (the default order's
+ * `TypeError`, or a custom `compare`'s error), `put` leaves the queue
+ * unchanged.
  *
  * @example
  * ```ts
@@ -737,12 +805,16 @@ export class PriorityQueue<T = unknown> extends Queue<T> {
     this._seq = [];
   }
 
-  /** @internal */
+  /** @internal In `get` order; in heap order if some items cannot be compared. */
   override _items(): T[] {
     const order = this._heap.map((_, i) => i);
-    order.sort((x, y) =>
-      this._before(this._heap[x], this._seq[x], this._heap[y], this._seq[y]) ? -1 : 1
-    );
+    try {
+      order.sort((x, y) =>
+        this._before(this._heap[x], this._seq[x], this._heap[y], this._seq[y]) ? -1 : 1
+      );
+    } catch {
+      return this._heap.slice();
+    }
     return order.map((i) => this._heap[i]);
   }
 }

@@ -605,20 +605,71 @@ Deno.test("PriorityQueue with a comparator; ties FIFO, payloads never compared",
   q.putNowait({ due: 2, name: "b" });
   assert.deepEqual([1, 2, 3, 4].map(() => q.getNowait().name), ["a", "b", "c", "d"]);
 
-  // [priority, object] entries: objects tie, so equal priorities stay FIFO.
-  const p = new PriorityQueue<[number, { id: number }]>();
+  // [priority, object] entries ordered by priority only: equal priorities stay FIFO.
+  const p = new PriorityQueue<[number, { id: number }]>(0, (a, b) => a[0] - b[0]);
   for (let i = 0; i < 10; i++) p.putNowait([i % 2, { id: i }]);
   const ids = Array.from({ length: 10 }, () => p.getNowait()[1].id);
   assert.deepEqual(ids, [0, 2, 4, 6, 8, 1, 3, 5, 7, 9]);
 });
 
-Deno.test("PriorityQueue default order: numbers, strings, arrays like tuples, kinds ranked", () => {
+Deno.test("PriorityQueue default order: numbers and bigints, strings, booleans, Dates, arrays like tuples", () => {
+  const drain = (items: unknown[]) => {
+    const q = new PriorityQueue<unknown>();
+    for (const x of items) q.putNowait(x);
+    const out: unknown[] = [];
+    while (!q.empty()) out.push(q.getNowait());
+    return out;
+  };
+  assert.deepEqual(drain([3, -1, NaN, 2n, 1.5, -Infinity]), [-Infinity, -1, 1.5, 2n, 3, NaN]);
+  assert.deepEqual(drain(["b", "a", "", "ab"]), ["", "a", "ab", "b"]);
+  assert.deepEqual(drain([true, false]), [false, true]);
+  const [d1, d2] = [new Date(2024, 0, 1), new Date(2020, 0, 1)];
+  assert.deepEqual(drain([d1, d2]), [d2, d1]);
+  assert.deepEqual(drain([[1, "z"], [1, "a"], [0], [1], [0, 5n]]), [[0], [0, 5n], [1], [1, "a"], [
+    1,
+    "z",
+  ]]);
+  // As in Python, an element decides only where the arrays differ: the same
+  // object twice is equal, so `[priority, payload]` with one payload is fine.
+  const payload = { id: 1 };
+  assert.deepEqual(drain([[2, payload], [1, payload], [2, payload]]), [[1, payload], [2, payload], [
+    2,
+    payload,
+  ]]);
+  // One item is never compared, whatever it is (heapq does the same).
+  assert.deepEqual(drain([{ any: "thing" }]), [{ any: "thing" }]);
+});
+
+Deno.test("test_queues::PriorityQueue — unorderable items: TypeError naming both, as CPython's '<' not supported; the queue is unchanged", () => {
+  const cases: [unknown, unknown, RegExp][] = [
+    [1, "1", /cannot compare "1" with 1|cannot compare 1 with "1"/],
+    [{ id: 1 }, { id: 2 }, /\{ id: 2 \}.*\{ id: 1 \}|\{ id: 1 \}.*\{ id: 2 \}/],
+    [null, null, /null with null/],
+    [true, 1, /true|1/],
+    [
+      [1, { id: 1 }],
+      [1, { id: 2 }],
+      /\[ 1, \{ id: 2 \} \].*\[ 1, \{ id: 1 \} \]|\[ 1, \{ id: 1 \} \].*\[ 1, \{ id: 2 \} \]/,
+    ],
+    [[1, 2], 1, /\[ 1, 2 \]/],
+  ];
+  for (const [a, b, names] of cases) {
+    const q = new PriorityQueue<unknown>();
+    q.putNowait(a);
+    assert.throws(
+      () => q.putNowait(b),
+      (e) =>
+        e instanceof TypeError && names.test(e.message) && /compare/.test(e.message) &&
+        /new PriorityQueue\(/.test(e.message),
+      `${Deno.inspect(a)} vs ${Deno.inspect(b)}`,
+    );
+    assert.equal(q.qsize(), 1, "put left the queue unchanged");
+    assert.equal(q.getNowait(), a);
+  }
+  // Where arrays differ at an element that cannot be compared, the message says which.
   const q = new PriorityQueue<unknown>();
-  const input = ["b", 3, [1, "z"], -1, "a", [1, "a"], [0], 2n, NaN, true, false, null];
-  for (const x of input) q.putNowait(x);
-  const out: unknown[] = [];
-  while (!q.empty()) out.push(q.getNowait());
-  assert.deepEqual(out, [-1, 2n, 3, NaN, "a", "b", false, true, [0], [1, "a"], [1, "z"], null]);
+  q.putNowait([1, { id: 1 }]);
+  assert.throws(() => q.putNowait([1, { id: 2 }]), /index 1/);
 });
 
 Deno.test("PriorityQueue: a throwing comparator leaves the queue unchanged on put", () => {
