@@ -15,9 +15,9 @@ import { describe } from "./util.ts";
 
 // ---- The buffer, the writer loop and the water marks ------------------------
 //
-// `write()` appends its bytes to `_chunks` without copying them (as Node's
-// `socket.write` and Deno's `conn.write`: the caller must not modify the array
-// until `drain()` returns; a copy of every write cost the echo benchmark a
+// `write()` appends its bytes to `_chunks` without copying them: the array
+// is handed over, and the caller must not modify it afterwards (nothing says
+// when it has been sent; a copy of every write cost the echo benchmark a
 // memcpy per byte) and, unless the writer loop is running, starts it. The writer
 // loop is one async function per burst of writes: it takes everything
 // buffered (one chunk, or several joined into one), hands it to the sink's
@@ -114,9 +114,9 @@ export class StreamWriter implements Disposable {
 
   /**
    * Buffers `data` (a string is sent as UTF-8) and returns at once; the bytes
-   * go out in the background, in order. A `Uint8Array` is not copied (as with
-   * `conn.write` in Deno and `socket.write` in Node): do not modify it until
-   * `drain()` has returned. After `writeEof()`: `RuntimeError`. After
+   * go out in the background, in order. A `Uint8Array` is handed over, not
+   * copied: do not modify it after the call (write `data.slice()` to keep
+   * using your array). After `writeEof()`: `RuntimeError`. After
    * `close()`, or once the connection failed, the bytes are dropped and the
    * next `drain()` raises.
    *
