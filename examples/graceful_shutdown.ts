@@ -10,6 +10,7 @@ import {
   Event,
   KeyboardInterrupt,
   run,
+  type Server,
   sleep,
   startServer,
   type StreamReader,
@@ -32,6 +33,21 @@ function* handler(reader: StreamReader, writer: StreamWriter): Coroutine<void> {
   }
 }
 
+/** Stops accepting, waits up to `graceMs` for the connections to end, then cancels them. */
+function* shutDown(server: Server, graceMs: number): Coroutine<void> {
+  console.log("shutting down: no new connections");
+  server.close();
+  try {
+    yield* waitFor(server.waitClosed(), graceMs);
+    console.log("every request in progress finished");
+  } catch (e) {
+    if (!(e instanceof TimeoutError)) throw e;
+    console.log("grace period over: cancelling the rest");
+    server.abortClients();
+    yield* server.waitClosed();
+  }
+}
+
 /** Serves until cancelled (Ctrl-C), then shuts down gracefully. */
 export function* main(port = 0, graceMs = 2000): Coroutine<void> {
   const server = yield* startServer(handler, "127.0.0.1", port);
@@ -39,17 +55,7 @@ export function* main(port = 0, graceMs = 2000): Coroutine<void> {
   try {
     yield* new Event().wait(); // forever: only a cancellation ends it
   } finally {
-    console.log("shutting down: no new connections");
-    server.close();
-    try {
-      yield* waitFor(server.waitClosed(), graceMs);
-      console.log("every request in progress finished");
-    } catch (e) {
-      if (!(e instanceof TimeoutError)) throw e;
-      console.log("grace period over: cancelling the rest");
-      server.abortClients();
-      yield* server.waitClosed();
-    }
+    yield* shutDown(server, graceMs);
   }
 }
 
