@@ -8,14 +8,17 @@ import {
   type Coroutine,
   createTask,
   currentTask,
-  type EventLoop,
+  EventLoop,
   type ExceptionContext,
+  type Executor,
   fromPromise,
+  Future,
   getRunningLoop,
   run,
   RuntimeError,
   sleep,
   type Task,
+  ValueError,
 } from "../mod.ts";
 import { CORE, vrun } from "./_util.ts";
 
@@ -372,4 +375,39 @@ Deno.test("main stops the loop: run() rejects with RuntimeError and main is canc
   );
   assert.deepEqual(log, ["finally"]);
   assert.equal(main!.cancelled(), true);
+});
+
+Deno.test("test_runners::test_asyncio_run_only_coro — a future is accepted too (asyncio 3.12+ runs any awaitable)", async () => {
+  const unbound = new Future<string>();
+  unbound.setResult("from a future");
+  assert.equal(await run(unbound, { core: CORE, clock: "virtual" }), "from a future");
+  // A future of another loop is refused before anything runs.
+  const other = new EventLoop({ core: CORE, clock: "virtual" });
+  try {
+    assert.throws(() => run(other.createFuture(), { core: CORE }), ValueError);
+  } finally {
+    other.close();
+  }
+});
+
+Deno.test("run() is a Runner used once: the default executor is shut down (waiting) and the loop's signal handlers removed at the end", async () => {
+  const shutdowns: unknown[] = [];
+  const executor: Executor = {
+    submit: () => {
+      throw new Error("not used");
+    },
+    shutdown: (options) => {
+      shutdowns.push(options);
+      return Promise.resolve();
+    },
+  };
+  let loop: EventLoop | undefined;
+  await vrun(function* () {
+    loop = getRunningLoop();
+    loop.setDefaultExecutor(executor);
+    loop.addSignalHandler("SIGHUP", () => {}); // keeps the process alive until removed
+    yield;
+  });
+  assert.deepEqual(shutdowns, [{ wait: true }]);
+  assert.equal(loop!.isClosed(), true);
 });
