@@ -65,6 +65,7 @@ export {
 } from "./src/loop.ts";
 export { getRunningLoop } from "./src/running.ts";
 export { run, type RunOptions } from "./src/run.ts";
+export { Runner } from "./src/runner.ts";
 export { sleep } from "./src/sleep.ts";
 export { fromPromise } from "./src/from_promise.ts";
 export type { CoreKind } from "./src/scheduler/types.ts";
