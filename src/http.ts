@@ -489,6 +489,11 @@ export class HttpServer<Addr extends Deno.Addr = Deno.NetAddr>
    * one still here started too late and is answered 503 now. Resolves when
    * Deno's server has stopped; never rejects (close() does not wait).
    */
+  _stopAccepting(): void {
+    void this._beginShutdown();
+  }
+
+  /** @internal */
   _closeForLoop(): Promise<void> {
     this._loopEnding = true;
     for (const ex of this._pending.values()) ex.answer(serviceUnavailable());

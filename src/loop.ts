@@ -72,6 +72,11 @@ let defaultExecutorFactory: (() => Executor) | null = null;
  */
 export interface LoopResource {
   _closeForLoop(): void | Promise<void>;
+  /**
+   * For listeners: stop taking new work (connections, requests) before
+   * `run()` cancels the tasks, so none arrives that nobody would cancel.
+   */
+  _stopAccepting?(): void;
 }
 
 /** @internal */
@@ -1119,6 +1124,11 @@ export class EventLoop {
         }
       }
     }
+  }
+
+  /** @internal Listeners stop accepting (see `LoopResource._stopAccepting`). */
+  _stopAccepting(): void {
+    for (const r of this._resources) r._stopAccepting?.();
   }
 
   /** @internal */

@@ -321,6 +321,9 @@ export class Runner {
 
   async #shutdown(loop: EventLoop): Promise<void> {
     try {
+      // Servers stop first: a connection or request arriving while the tasks
+      // are cancelled would start a task nobody cancels.
+      loop._stopAccepting();
       await cancelAllTasks(loop);
       await loop._closeResources();
       await loop.shutdownDefaultExecutor();

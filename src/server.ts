@@ -330,6 +330,11 @@ export class Server implements LoopResource, AsyncDisposable {
 
   // ---- internals ------------------------------------------------------------------
 
+  /** @internal `run()` is ending: no new connections (see LoopResource). */
+  _stopAccepting(): void {
+    this.close();
+  }
+
   /** @internal Closes everything and resolves when every connection is closed. */
   _closeForLoop(): Promise<void> {
     this.close();

@@ -783,6 +783,29 @@ Deno.test("aio: `await using` a server closes it and aborts its clients", async 
 
 // ---- nothing outlives run() --------------------------------------------------------------------
 
+Deno.test("aio: run() stops its servers accepting before it cancels the tasks", async () => {
+  const seen: boolean[] = [];
+  await rrun(function* () {
+    const server = yield* startServer(
+      function* (reader: StreamReader) {
+        yield* reader.read();
+      },
+      HOST,
+      0,
+    );
+    createTask((function* () {
+      try {
+        yield* new Event().wait(); // forever
+      } finally {
+        // Cancelled by run()'s end: by then no connection can start a new handler.
+        seen.push(server.isServing());
+      }
+    })());
+    yield* turn();
+  });
+  assert.deepEqual(seen, [false]);
+});
+
 Deno.test(
   "aio: run() ending closes servers (TCP, TLS, Unix), their connections and client connections, and cancels handlers",
   () =>
