@@ -37,23 +37,23 @@ function onTimeout(it: AsCompletedIterator<any>): void {
  * awaitable finishes first, and so on. Iteration can stop and resume later.
  */
 export class AsCompletedIterator<T> implements IterableIterator<Coroutine<T>> {
-  /** @internal */
+  /** @ignore */
   _loop: EventLoop;
-  /** @internal Futures not done yet. */
+  /** @ignore Futures not done yet. */
   _todo: Set<Future<T>>;
-  /** @internal Coroutines still to hand out. */
+  /** @ignore Coroutines still to hand out. */
   _todoLeft: number;
-  /** @internal */
+  /** @ignore */
   _timeoutHandle: TimerHandle | null = null;
-  /** @internal Finished futures in completion order; `null` marks a timeout. */
+  /** @ignore Finished futures in completion order; `null` marks a timeout. */
   _done: (Future<T> | null)[] = [];
-  /** @internal */
+  /** @ignore */
   _doneHead = 0;
-  /** @internal Coroutines waiting for `_done` to fill, FIFO. */
+  /** @ignore Coroutines waiting for `_done` to fill, FIFO. */
   _getters: Future<void>[] = [];
-  /** @internal */
+  /** @ignore */
   _timeoutMs: number | null;
-  /** @internal One callback for every future. */
+  /** @ignore One callback for every future. */
   _onCompletion = (f: Future<T>): void => this._handleCompletion(f);
 
   /** @internal Made by `asCompleted`. */
@@ -107,7 +107,7 @@ export class AsCompletedIterator<T> implements IterableIterator<Coroutine<T>> {
     return this;
   }
 
-  /** @internal */
+  /** @ignore */
   *_waitForOne(): Coroutine<T> {
     const f = yield* this._get();
     if (f === null) {
@@ -116,7 +116,7 @@ export class AsCompletedIterator<T> implements IterableIterator<Coroutine<T>> {
     return f.result();
   }
 
-  /** @internal asyncio's `Queue.get` on the finished futures. */
+  /** @ignore asyncio's `Queue.get` on the finished futures. */
   *_get(): Coroutine<Future<T> | null> {
     while (this._doneHead === this._done.length) {
       const getter = this._loop.createFuture<void>();
@@ -141,13 +141,13 @@ export class AsCompletedIterator<T> implements IterableIterator<Coroutine<T>> {
     return f;
   }
 
-  /** @internal */
+  /** @ignore */
   _put(f: Future<T> | null): void {
     this._done.push(f);
     this._wakeupNext();
   }
 
-  /** @internal */
+  /** @ignore */
   _wakeupNext(): void {
     const getters = this._getters;
     while (getters.length > 0) {
@@ -159,7 +159,7 @@ export class AsCompletedIterator<T> implements IterableIterator<Coroutine<T>> {
     }
   }
 
-  /** @internal */
+  /** @ignore */
   _handleCompletion(f: Future<T>): void {
     // After a timeout, the remaining futures no longer count.
     if (!this._todo.delete(f)) return;
@@ -170,7 +170,7 @@ export class AsCompletedIterator<T> implements IterableIterator<Coroutine<T>> {
     }
   }
 
-  /** @internal */
+  /** @ignore */
   _handleTimeout(): void {
     this._timeoutHandle = null;
     for (const f of this._todo) {

@@ -45,13 +45,13 @@ type State = typeof FILLING | typeof DRAINING | typeof RESETTING | typeof BROKEN
  * ```
  */
 export class Barrier {
-  /** @internal Notifies every waiter whenever the state changes. */
+  /** @ignore Notifies every waiter whenever the state changes. */
   _cond: Condition = new Condition();
-  /** @internal */
+  /** @ignore */
   _parties: number;
-  /** @internal */
+  /** @ignore */
   _state: State = FILLING;
-  /** @internal Tasks inside `wait()`. */
+  /** @ignore Tasks inside `wait()`. */
   _count = 0;
 
   /**
@@ -121,7 +121,7 @@ export class Barrier {
     return this._with(body);
   }
 
-  /** @internal */
+  /** @ignore */
   *_with<R>(body: ScopedBody<R, [number]>): Coroutine<R> {
     const index = yield* this.wait();
     return yield* startBody(body, "Barrier.with()", index);
@@ -236,24 +236,24 @@ export class Barrier {
     return `<Barrier [${extra}]>`;
   }
 
-  /** @internal */
+  /** @ignore */
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }
 
-  /** @internal */
+  /** @ignore */
   *_block(): Coroutine<void> {
     yield* this._cond.waitFor(() => this._state !== DRAINING && this._state !== RESETTING);
     if (this._state === BROKEN) throw new BrokenBarrierError("Barrier aborted");
   }
 
-  /** @internal The last party arrived: everyone may go. */
+  /** @ignore The last party arrived: everyone may go. */
   _release(): void {
     this._state = DRAINING;
     this._cond.notifyAll();
   }
 
-  /** @internal */
+  /** @ignore */
   *_wait(): Coroutine<void> {
     yield* this._cond.waitFor(() => this._state !== FILLING);
     if (this._state === BROKEN || this._state === RESETTING) {
@@ -261,7 +261,7 @@ export class Barrier {
     }
   }
 
-  /** @internal The last task out lets the next round in. */
+  /** @ignore The last task out lets the next round in. */
   _exit(): void {
     if (this._count === 0) {
       if (this._state === RESETTING || this._state === DRAINING) this._state = FILLING;

@@ -50,9 +50,9 @@ import { describe } from "./util.ts";
  * ```
  */
 export class Condition extends LoopBound {
-  /** @internal */
+  /** @ignore */
   _lock: Lock;
-  /** @internal */
+  /** @ignore */
   _waiters: Deque<Future<boolean>> = new Deque();
 
   /**
@@ -306,12 +306,12 @@ export class Condition extends LoopBound {
     return `<Condition [${extra}]>`;
   }
 
-  /** @internal */
+  /** @ignore */
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }
 
-  /** @internal */
+  /** @ignore */
   _notify(n: number): void {
     const w = this._waiters;
     let woken = 0;

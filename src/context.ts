@@ -48,13 +48,13 @@ function checkVar(v: unknown, what: string): void {
  * ```
  */
 export class Context implements Iterable<ContextVar<unknown>> {
-  /** @internal */
+  /** @ignore */
   _data: Data;
-  /** @internal Whether `_data` may be referenced elsewhere (then copy before writing). */
+  /** @ignore Whether `_data` may be referenced elsewhere (then copy before writing). */
   _shared = false;
-  /** @internal */
+  /** @ignore */
   _entered = false;
-  /** @internal Bumped each time the callback scratch context is reused. */
+  /** @ignore Bumped each time the callback scratch context is reused. */
   _epoch = 0;
 
   /** Creates an empty context (Python's `contextvars.Context()`). */
@@ -224,7 +224,7 @@ export class Context implements Iterable<ContextVar<unknown>> {
     return this.keys();
   }
 
-  /** @internal Iteration sees the variables as they are now, whatever happens next. */
+  /** @ignore Iteration sees the variables as they are now, whatever happens next. */
   _snapshot(): Data {
     this._shared = true;
     return this._data;
@@ -322,11 +322,11 @@ export function copyContext(): Context {
 export class Token<T> implements Disposable {
   /** Marks "the variable had no value" in {@linkcode Token.oldValue}. */
   static readonly MISSING: unique symbol = Symbol("Token.MISSING");
-  /** @internal */
+  /** @ignore */
   _used = false;
-  /** @internal */
+  /** @ignore */
   readonly _ctx: Context;
-  /** @internal */
+  /** @ignore */
   readonly _epoch: number;
   readonly #var: ContextVar<T>;
   readonly #oldValue: T | typeof Token.MISSING;
@@ -397,7 +397,7 @@ export class Token<T> implements Disposable {
     return `<Token${this._used ? " used" : ""} var=${this.#var}>`;
   }
 
-  /** @internal */
+  /** @ignore */
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }
@@ -557,7 +557,7 @@ export class ContextVar<T> {
     return `<ContextVar name=${JSON.stringify(this.#name)}${d}>`;
   }
 
-  /** @internal */
+  /** @ignore */
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }

@@ -30,9 +30,9 @@ import type { Coroutine } from "./task.ts";
  * ```
  */
 export class Event extends LoopBound {
-  /** @internal */
+  /** @ignore */
   _waiters: Deque<Future<boolean>> = new Deque();
-  /** @internal */
+  /** @ignore */
   _value = false;
 
   /**
@@ -131,7 +131,7 @@ export class Event extends LoopBound {
     return `<Event [${extra}]>`;
   }
 
-  /** @internal */
+  /** @ignore */
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }

@@ -78,33 +78,33 @@ const collected = new FinalizationRegistry<Unretrieved>((held) => {
  * ```
  */
 export class Future<T = unknown> implements PromiseLike<T> {
-  /** @internal */
+  /** @ignore */
   _state: number = PENDING;
-  /** @internal */
+  /** @ignore */
   _result: T | undefined = undefined;
-  /** @internal */
+  /** @ignore */
   _exception: unknown = undefined;
-  /** @internal Failed and nobody has looked at the exception yet. */
+  /** @ignore Failed and nobody has looked at the exception yet. */
   _logTraceback = false;
-  /** @internal */
+  /** @ignore */
   _loop: EventLoop | null;
-  /** @internal Pairs of (callback or waiting Task, Context, ContextData or null). */
+  /** @ignore Pairs of (callback or waiting Task, Context, ContextData or null). */
   _callbacks: unknown[] | null = null;
   /**
-   * @internal The first registration (a waiting Task or a callback), kept
+   * @ignore The first registration (a waiting Task or a callback), kept
    * out of `_callbacks` while it is the only one: the common case of one
    * waiter needs no array. Set only while `_callbacks` is null.
    */
   _first: unknown = null;
-  /** @internal The context of `_first` when it is a callback. */
+  /** @ignore The context of `_first` when it is a callback. */
   _firstCtx: Context | ContextData | null = null;
-  /** @internal */
+  /** @ignore */
   _cancelMessage: string | undefined = undefined;
-  /** @internal The CancelledError a task's coroutine raised, kept so `result()` rethrows it. */
+  /** @ignore The CancelledError a task's coroutine raised, kept so `result()` rethrows it. */
   _cancelledExc: CancelledError | null = null;
-  /** @internal */
+  /** @ignore */
   _tbRef: WeakRef<Future<unknown>> | null = null;
-  /** @internal The promise `then()` made, and what settles it; rare, so one field. */
+  /** @ignore The promise `then()` made, and what settles it; rare, so one field. */
   _promise: { promise: Promise<T>; settle: () => void } | null = null;
 
   /**
@@ -208,7 +208,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this._doSetResult(value);
   }
 
-  /** @internal */
+  /** @ignore */
   _doSetResult(value: T): void {
     this._result = value;
     this._state = FINISHED;
@@ -240,7 +240,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this._doSetException(exception);
   }
 
-  /** @internal */
+  /** @ignore */
   _doSetException(exception: unknown): void {
     this._exception = exception;
     this._state = FINISHED;
@@ -266,7 +266,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return true;
   }
 
-  /** @internal */
+  /** @ignore */
   _doCancel(msg: string | undefined): void {
     this._state = CANCELLED;
     this._cancelMessage = msg;
@@ -422,7 +422,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return `<${this._reprInfo().join(" ")}>`;
   }
 
-  /** @internal Pieces of the repr, extended by Task. */
+  /** @ignore Pieces of the repr, extended by Task. */
   _reprInfo(): string[] {
     const info = [this._kind(), this._stateName()];
     if (this._state === FINISHED) {
@@ -432,17 +432,17 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return info;
   }
 
-  /** @internal */
+  /** @ignore */
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }
 
-  /** @internal What reprs and reports call this object: its class name, as in asyncio. */
+  /** @ignore What reprs and reports call this object: its class name, as in asyncio. */
   _kind(): string {
     return this.constructor.name;
   }
 
-  /** @internal */
+  /** @ignore */
   _stateName(): string {
     return this._state === PENDING
       ? "pending"
@@ -451,7 +451,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
       : "finished";
   }
 
-  /** @internal */
+  /** @ignore */
   _makeCancelledError(): CancelledError {
     if (this._cancelledExc !== null) return this._cancelledExc;
     return (this._cancelledExc = makeCancelledError(
@@ -460,13 +460,13 @@ export class Future<T = unknown> implements PromiseLike<T> {
     ));
   }
 
-  /** @internal Registers a task to be stepped when this future completes. */
+  /** @ignore Registers a task to be stepped when this future completes. */
   _addWakeup(task: Task<unknown>): void {
     if (this._state !== PENDING) task._loop._scheduleTask(task);
     else this._register(task, null);
   }
 
-  /** @internal Adds a registration, keeping registration order. */
+  /** @ignore Adds a registration, keeping registration order. */
   _register(cb: unknown, ctx: Context | ContextData | null): void {
     if (this._callbacks === null) {
       if (this._first === null) {
@@ -481,20 +481,20 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this._callbacks.push(cb, ctx);
   }
 
-  /** @internal The callback or task registered last, or null if none is. */
+  /** @ignore The callback or task registered last, or null if none is. */
   _lastRegistration(): unknown {
     const cbs = this._callbacks;
     if (cbs === null) return this._first;
     return cbs.length > 0 ? cbs[cbs.length - 2] : null;
   }
 
-  /** @internal How many registrations are waiting for this future. */
+  /** @ignore How many registrations are waiting for this future. */
   _callbackCount(): number {
     return (this._first !== null ? 1 : 0) +
       (this._callbacks !== null ? this._callbacks.length / 2 : 0);
   }
 
-  /** @internal */
+  /** @ignore */
   _requireLoop(what: string): EventLoop {
     if (this._loop === null) {
       throw new RuntimeError(`${what}: this future is not bound to an event loop yet`);
@@ -502,7 +502,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return this._loop;
   }
 
-  /** @internal */
+  /** @ignore */
   _scheduleCallbacks(): void {
     if (this._promise !== null) this._promise.settle();
     const first = this._first;
@@ -521,7 +521,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     }
   }
 
-  /** @internal Schedules one registration: a task's step or a callback. */
+  /** @ignore Schedules one registration: a task's step or a callback. */
   _dispatch(cb: unknown, ctx: Context | ContextData | null): void {
     const loop = this._loop;
     if (typeof cb !== "function") {
@@ -535,7 +535,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     }
   }
 
-  /** @internal */
+  /** @ignore */
   _trackUnretrieved(): void {
     // `then()` was already called: the promise it made carries the exception
     // to whoever awaits it (or Deno reports it as an unhandled rejection), so
@@ -555,7 +555,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     }, ref);
   }
 
-  /** @internal */
+  /** @ignore */
   _retrieved(): void {
     this._logTraceback = false;
     const ref = this._tbRef;

@@ -45,9 +45,9 @@ import type { Coroutine } from "./task.ts";
  * ```
  */
 export class Lock extends LoopBound {
-  /** @internal Futures of tasks blocked in `acquire()`, first come first. */
+  /** @ignore Futures of tasks blocked in `acquire()`, first come first. */
   _waiters: Deque<Future<boolean>> | null = null;
-  /** @internal */
+  /** @ignore */
   _locked = false;
 
   /**
@@ -169,12 +169,12 @@ export class Lock extends LoopBound {
     return `<${this.constructor.name} [${extra}]>`;
   }
 
-  /** @internal */
+  /** @ignore */
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }
 
-  /** @internal The first waiter gets the lock unless it was already told to. */
+  /** @ignore The first waiter gets the lock unless it was already told to. */
   _wakeUpFirst(): void {
     const fut = this._waiters?.peek();
     // A done head was woken already (or cancelled, and will pass it on).

@@ -72,19 +72,19 @@ function repr(v: unknown): string {
  * ```
  */
 export class Queue<T = unknown> extends LoopBound {
-  /** @internal */
+  /** @ignore */
   _maxsize: number;
-  /** @internal FIFO storage (LifoQueue pops it from the other end). */
+  /** @ignore FIFO storage (LifoQueue pops it from the other end). */
   _queue: Deque<T>;
-  /** @internal Futures of tasks blocked in `get()`. */
+  /** @ignore Futures of tasks blocked in `get()`. */
   _getters: Deque<Future<void>> = new Deque();
-  /** @internal Futures of tasks blocked in `put()`. */
+  /** @ignore Futures of tasks blocked in `put()`. */
   _putters: Deque<Future<void>> = new Deque();
-  /** @internal */
+  /** @ignore */
   _unfinishedTasks = 0;
-  /** @internal Set while no task is unfinished; `join()` waits on it. */
+  /** @ignore Set while no task is unfinished; `join()` waits on it. */
   _finished: Event = new Event();
-  /** @internal */
+  /** @ignore */
   _isShutdown = false;
 
   /**
@@ -347,12 +347,12 @@ export class Queue<T = unknown> extends LoopBound {
     return `<${this.constructor.name} ${this._format()}>`;
   }
 
-  /** @internal */
+  /** @ignore */
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }
 
-  /** @internal */
+  /** @ignore */
   _format(): string {
     let result = `maxsize=${this._maxsize}`;
     if (this._qsize() > 0) {
@@ -368,7 +368,7 @@ export class Queue<T = unknown> extends LoopBound {
     return result;
   }
 
-  /** @internal Wakes the first blocked getter or putter still waiting. */
+  /** @ignore Wakes the first blocked getter or putter still waiting. */
   _wakeupNext(waiters: Deque<Future<void>>): void {
     while (waiters._size > 0) {
       const fut = waiters.shift()!;
@@ -381,27 +381,27 @@ export class Queue<T = unknown> extends LoopBound {
 
   // Storage: overridden by LifoQueue and PriorityQueue.
 
-  /** @internal */
+  /** @ignore */
   _qsize(): number {
     return this._queue._size;
   }
 
-  /** @internal */
+  /** @ignore */
   _put(item: T): void {
     this._queue.push(item);
   }
 
-  /** @internal */
+  /** @ignore */
   _get(): T {
     return this._queue.shift() as T;
   }
 
-  /** @internal */
+  /** @ignore */
   _clear(): void {
     this._queue.clear();
   }
 
-  /** @internal The items in the order `get` would return them. */
+  /** @ignore The items in the order `get` would return them. */
   _items(): T[] {
     return this._queue.toArray();
   }
@@ -514,12 +514,12 @@ class QueuePut<T> extends CoroOp<void> {
  * ```
  */
 export class LifoQueue<T = unknown> extends Queue<T> {
-  /** @internal */
+  /** @ignore */
   override _get(): T {
     return this._queue.pop() as T;
   }
 
-  /** @internal */
+  /** @ignore */
   override _items(): T[] {
     return this._queue.toArray().reverse();
   }
@@ -694,13 +694,13 @@ function defaultCompare(a: unknown, b: unknown): number {
  * ```
  */
 export class PriorityQueue<T = unknown> extends Queue<T> {
-  /** @internal Binary min-heap of items… */
+  /** @ignore Binary min-heap of items… */
   _heap: T[] = [];
-  /** @internal …and, in parallel, the order they were put in (ties FIFO). */
+  /** @ignore …and, in parallel, the order they were put in (ties FIFO). */
   _seq: number[] = [];
-  /** @internal */
+  /** @ignore */
   _counter = 0;
-  /** @internal */
+  /** @ignore */
   _cmp: Compare<T>;
 
   /**
@@ -716,18 +716,18 @@ export class PriorityQueue<T = unknown> extends Queue<T> {
     this._cmp = compare ?? (defaultCompare as Compare<T>);
   }
 
-  /** @internal */
+  /** @ignore */
   override _qsize(): number {
     return this._heap.length;
   }
 
-  /** @internal Whether (a, sa) comes before (b, sb). */
+  /** @ignore Whether (a, sa) comes before (b, sb). */
   _before(a: T, sa: number, b: T, sb: number): boolean {
     const c = this._cmp(a, b);
     return c < 0 || (!(c > 0) && sa < sb);
   }
 
-  /** @internal */
+  /** @ignore */
   override _put(item: T): void {
     const heap = this._heap, seq = this._seq;
     const s = this._counter++;
@@ -761,7 +761,7 @@ export class PriorityQueue<T = unknown> extends Queue<T> {
     seq[i] = s;
   }
 
-  /** @internal */
+  /** @ignore */
   override _get(): T {
     const heap = this._heap, seq = this._seq;
     const top = heap[0];
@@ -799,13 +799,13 @@ export class PriorityQueue<T = unknown> extends Queue<T> {
     return top;
   }
 
-  /** @internal */
+  /** @ignore */
   override _clear(): void {
     this._heap = [];
     this._seq = [];
   }
 
-  /** @internal In `get` order; in heap order if some items cannot be compared. */
+  /** @ignore In `get` order; in heap order if some items cannot be compared. */
   override _items(): T[] {
     const order = this._heap.map((_, i) => i);
     try {

@@ -55,9 +55,9 @@ function checkValue(value: unknown, what: string): number {
  * ```
  */
 export class Semaphore extends LoopBound {
-  /** @internal */
+  /** @ignore */
   _value: number;
-  /** @internal */
+  /** @ignore */
   _waiters: Deque<Future<boolean>> | null = null;
 
   /**
@@ -204,12 +204,12 @@ export class Semaphore extends LoopBound {
     return `<${this.constructor.name} [${extra}]>`;
   }
 
-  /** @internal */
+  /** @ignore */
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }
 
-  /** @internal Hands a unit to the first waiter still waiting. */
+  /** @ignore Hands a unit to the first waiter still waiting. */
   _wakeUpNext(): boolean {
     const w = this._waiters;
     if (w === null) return false;
@@ -242,7 +242,7 @@ export class Semaphore extends LoopBound {
  * ```
  */
 export class BoundedSemaphore extends Semaphore {
-  /** @internal */
+  /** @ignore */
   _boundValue: number;
 
   /** A bounded semaphore with `value` units (default 1). */

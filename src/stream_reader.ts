@@ -216,25 +216,25 @@ function reprValue(v: unknown): string {
  * @category I/O
  */
 export class StreamReader extends LoopBound {
-  /** @internal */
+  /** @ignore */
   _limit: number;
-  /** @internal Storage; the buffered bytes are `_buf[_head, _tail)`. */
+  /** @ignore Storage; the buffered bytes are `_buf[_head, _tail)`. */
   _buf: Uint8Array = new Uint8Array(0);
-  /** @internal */
+  /** @ignore */
   _head = 0;
-  /** @internal */
+  /** @ignore */
   _tail = 0;
-  /** @internal Bytes taken out since the reader was made. */
+  /** @ignore Bytes taken out since the reader was made. */
   _consumed = 0;
-  /** @internal `feedEof()` was called. */
+  /** @ignore `feedEof()` was called. */
   _eof = false;
-  /** @internal What `setException()` set; `undefined`: none. */
+  /** @ignore What `setException()` set; `undefined`: none. */
   _exception: unknown = undefined;
-  /** @internal The future the one waiting read waits on. */
+  /** @ignore The future the one waiting read waits on. */
   _waiter: Future<void> | null = null;
-  /** @internal */
+  /** @ignore */
   _transport: ReaderTransport | null = null;
-  /** @internal The transport was told to pause. */
+  /** @ignore The transport was told to pause. */
   _paused = false;
 
   /**
@@ -601,13 +601,13 @@ export class StreamReader extends LoopBound {
     return `<${info.join(" ")}>`;
   }
 
-  /** @internal */
+  /** @ignore */
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }
 
   /**
-   * @internal Attaches the transport whose reading this reader pauses and
+   * @ignore Attaches the transport whose reading this reader pauses and
    * resumes (see the header); `null` detaches it. A second transport while
    * one is attached: `RuntimeError`.
    */
@@ -619,13 +619,13 @@ export class StreamReader extends LoopBound {
     this._paused = false;
   }
 
-  /** @internal A copy of the buffered bytes, for tests and debugging. */
+  /** @ignore A copy of the buffered bytes, for tests and debugging. */
   _peekBuffer(): Uint8Array {
     return this._buf.slice(this._head, this._tail);
   }
 
   /**
-   * @internal Waits until `feedData`, `feedEof` or `setException` is
+   * @ignore Waits until `feedData`, `feedEof` or `setException` is
    * called: the only place a read suspends. Resumes a paused transport
    * first (the reader wants more than is buffered).
    */
@@ -651,7 +651,7 @@ export class StreamReader extends LoopBound {
     }
   }
 
-  /** @internal `readuntil` on normalized separators (shortest first). */
+  /** @ignore `readuntil` on normalized separators (shortest first). */
   *_readuntil(seps: readonly Uint8Array[], what: string): Coroutine<Uint8Array> {
     if (this._exception !== undefined) throw this._exception;
     const limit = this._limit;
@@ -703,7 +703,7 @@ export class StreamReader extends LoopBound {
     return this._take(end);
   }
 
-  /** @internal Takes the next `n` buffered bytes out, as a copy. */
+  /** @ignore Takes the next `n` buffered bytes out, as a copy. */
   _take(n: number): Uint8Array {
     if (n >= HANDOFF_MIN && n === this._tail - this._head && n * 2 >= this._buf.length) {
       // A large read of everything buffered takes the buffer itself, not a
@@ -721,7 +721,7 @@ export class StreamReader extends LoopBound {
     return out;
   }
 
-  /** @internal Drops the next `n` buffered bytes; then pauses or resumes the transport. */
+  /** @ignore Drops the next `n` buffered bytes; then pauses or resumes the transport. */
   _skip(n: number): void {
     this._consumed += n;
     this._head += n;
@@ -745,12 +745,12 @@ export class StreamReader extends LoopBound {
     }
   }
 
-  /** @internal Whether a read waits for data now. */
+  /** @ignore Whether a read waits for data now. */
   _isWaiting(): boolean {
     return this._waiter !== null && this._waiter._state === PENDING;
   }
 
-  /** @internal Makes room for `n` more bytes after `_tail` (see the header). */
+  /** @ignore Makes room for `n` more bytes after `_tail` (see the header). */
   _makeRoom(n: number): void {
     const buf = this._buf;
     const size = this._tail - this._head;
@@ -768,7 +768,7 @@ export class StreamReader extends LoopBound {
     this._tail = size;
   }
 
-  /** @internal The coroutine `lines()` hands out: `readline`, `null` for the end. */
+  /** @ignore The coroutine `lines()` hands out: `readline`, `null` for the end. */
   *_nextLine(): Coroutine<Uint8Array | null> {
     const line = yield* this.readline();
     return line.length === 0 ? null : line;
@@ -801,7 +801,7 @@ export class StreamReader extends LoopBound {
  * @category I/O
  */
 export class StreamLineIterator implements IterableIterator<Coroutine<Uint8Array | null>> {
-  /** @internal */
+  /** @ignore */
   _reader: StreamReader;
 
   /** @internal Made by `StreamReader.lines()`. */

@@ -81,27 +81,27 @@ const encoder = new TextEncoder();
  * @category I/O
  */
 export class StreamWriter implements Disposable {
-  /** @internal */
+  /** @ignore */
   _sink: ByteSink;
-  /** @internal */
+  /** @ignore */
   _loop: EventLoop;
-  /** @internal The other half of the stream, whose error `drain()` raises first. */
+  /** @ignore The other half of the stream, whose error `drain()` raises first. */
   _reader: StreamReader | null;
-  /** @internal */
+  /** @ignore */
   _chunks: Uint8Array[] = [];
-  /** @internal */
+  /** @ignore */
   _buffered = 0;
-  /** @internal */
+  /** @ignore */
   _flushing = false;
-  /** @internal `writeEof()` was called. */
+  /** @ignore `writeEof()` was called. */
   _eof = false;
-  /** @internal `close()` was called. */
+  /** @ignore `close()` was called. */
   _closing = false;
-  /** @internal What the OS said when a write failed. */
+  /** @ignore What the OS said when a write failed. */
   _error: unknown = undefined;
-  /** @internal */
+  /** @ignore */
   _drainWaiters: Future<void>[] = [];
-  /** @internal Settles once the sink is closed. */
+  /** @ignore Settles once the sink is closed. */
   _closed: Future<void>;
 
   /** @internal Made by `openConnection`, `startServer` and subprocesses. */
@@ -319,7 +319,7 @@ export class StreamWriter implements Disposable {
 
   // ---- the writer loop ---------------------------------------------------------
 
-  /** @internal Sends everything buffered, then a pending EOF or close. */
+  /** @ignore Sends everything buffered, then a pending EOF or close. */
   async _flush(): Promise<void> {
     this._flushing = true;
     const loop = this._loop;
@@ -349,7 +349,7 @@ export class StreamWriter implements Disposable {
     else if (this._chunks.length > 0 && this._error === undefined) void this._flush();
   }
 
-  /** @internal The OS refused a write: nothing more goes out; waiters get the error. */
+  /** @ignore The OS refused a write: nothing more goes out; waiters get the error. */
   _fail(e: unknown): void {
     if (this._error !== undefined) return;
     // A stream closed under the write (by close() or the loop ending) is not an error.
@@ -361,14 +361,14 @@ export class StreamWriter implements Disposable {
     for (const w of waiters) if (!w.done()) w.setException(this._error);
   }
 
-  /** @internal */
+  /** @ignore */
   _wakeDrain(): void {
     const waiters = this._drainWaiters;
     this._drainWaiters = [];
     for (const w of waiters) if (!w.done()) w.setResult(undefined);
   }
 
-  /** @internal Closes now, dropping what is buffered (asyncio's `transport.abort()`). */
+  /** @ignore Closes now, dropping what is buffered (asyncio's `transport.abort()`). */
   _abort(): void {
     this._closing = true;
     this._chunks = [];
@@ -376,7 +376,7 @@ export class StreamWriter implements Disposable {
     this._closeSink();
   }
 
-  /** @internal Closes the sink (both directions) and settles `waitClosed()`. */
+  /** @ignore Closes the sink (both directions) and settles `waitClosed()`. */
   _closeSink(): void {
     if (this._closed.done()) return;
     this._sink.close();

@@ -525,33 +525,33 @@ export class Process implements Disposable, LoopResource {
    */
   readonly stderr: StreamReader | null;
 
-  /** @internal */
+  /** @ignore */
   _loop: EventLoop;
-  /** @internal */
+  /** @ignore */
   _child: Deno.ChildProcess;
-  /** @internal The program (or shell command), for messages. */
+  /** @ignore The program (or shell command), for messages. */
   _program: string;
-  /** @internal */
+  /** @ignore */
   _returncode: number | null = null;
-  /** @internal The status arrived (see the header's states). */
+  /** @ignore The status arrived (see the header's states). */
   _exited = false;
-  /** @internal What `child.status` rejected with, if it did and no signal number could be read. */
+  /** @ignore What `child.status` rejected with, if it did and no signal number could be read. */
   _statusError: unknown = undefined;
-  /** @internal Pending `wait()` futures. */
+  /** @ignore Pending `wait()` futures. */
   _waiters: Future<number>[] = [];
-  /** @internal Deno still holds the stdin pipe. */
+  /** @ignore Deno still holds the stdin pipe. */
   _stdinHeld = false;
-  /** @internal Output pipe groups Deno still holds (stdout's reader; stderr's reader or pump). */
+  /** @ignore Output pipe groups Deno still holds (stdout's reader; stderr's reader or pump). */
   _readersHeld = 0;
-  /** @internal Exited and every pipe released. */
+  /** @ignore Exited and every pipe released. */
   _finished = false;
-  /** @internal Who waits for a state (`_closeForLoop`): woken by `_stateChanged()`. */
+  /** @ignore Who waits for a state (`_closeForLoop`): woken by `_stateChanged()`. */
   _stateWaiters: { until: () => boolean; resolve: () => void }[] = [];
-  /** @internal `[Symbol.dispose]()` ran (it killed the child if it was running). */
+  /** @ignore `[Symbol.dispose]()` ran (it killed the child if it was running). */
   _disposed = false;
-  /** @internal */
+  /** @ignore */
   _stdinSink: PipeWriteSink | null = null;
-  /** @internal */
+  /** @ignore */
   _readers: (PipeReadTransport | StdoutPump)[] = [];
 
   /** @internal Made by createSubprocessExec and createSubprocessShell. */
@@ -838,14 +838,14 @@ export class Process implements Disposable, LoopResource {
     return `<Process ${this.pid} ${state}>`;
   }
 
-  /** @internal */
+  /** @ignore */
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }
 
   // ---- internals ---------------------------------------------------------------
 
-  /** @internal The status arrived (or `child.status` rejected). */
+  /** @ignore The status arrived (or `child.status` rejected). */
   _onExit(status: Deno.CommandStatus | null, error: unknown): void {
     this._loop._endExternal();
     this._exited = true;
@@ -868,7 +868,7 @@ export class Process implements Disposable, LoopResource {
     this._stateChanged();
   }
 
-  /** @internal The child exited or a pipe was released: maybe finished; wake who waits. */
+  /** @ignore The child exited or a pipe was released: maybe finished; wake who waits. */
   _stateChanged(): void {
     if (!this._finished && this._exited && !this._stdinHeld && this._readersHeld === 0) {
       this._finished = true;
@@ -880,13 +880,13 @@ export class Process implements Disposable, LoopResource {
     for (const w of waiters) if (w.until()) w.resolve();
   }
 
-  /** @internal Resolves once `until()` holds (checked at each state change). */
+  /** @ignore Resolves once `until()` holds (checked at each state change). */
   _when(until: () => boolean): Promise<void> {
     if (until()) return Promise.resolve();
     return new Promise((resolve) => this._stateWaiters.push({ until, resolve }));
   }
 
-  /** @internal SIGKILL unless it has exited; never throws. */
+  /** @ignore SIGKILL unless it has exited; never throws. */
   _killQuietly(): void {
     if (this._exited) return;
     try {
@@ -896,14 +896,14 @@ export class Process implements Disposable, LoopResource {
     }
   }
 
-  /** @internal Closes every pipe now: stdin dropping what is buffered, the readers keeping theirs. */
+  /** @ignore Closes every pipe now: stdin dropping what is buffered, the readers keeping theirs. */
   _closePipes(): void {
     this.stdin?._abort();
     for (const r of this._readers) void r.close();
   }
 
   /**
-   * @internal The loop is closing: a child still running is killed (and
+   * @ignore The loop is closing: a child still running is killed (and
    * reported), every pipe closed; resolves once the child is reaped and its
    * pipes released. Never rejects.
    */

@@ -67,28 +67,28 @@ const taskTracebacks = new WeakMap<Task<unknown>, string | undefined>();
  * ```
  */
 export class Task<T = unknown> extends Future<T> {
-  /** @internal */
+  /** @ignore */
   declare _loop: EventLoop;
-  /** @internal */
+  /** @ignore */
   _coro: Coroutine<T>;
   /**
-   * @internal The name given, or the N of the default `Task-N`: the string
+   * @ignore The name given, or the N of the default `Task-N`: the string
    * is made only when someone asks (see `getName`).
    */
   _name: string | number;
-  /** @internal */
+  /** @ignore */
   _context: Context;
-  /** @internal The loop handle id this task owns while pending: pushing it schedules a step. */
+  /** @ignore The loop handle id this task owns while pending: pushing it schedules a step. */
   _id: number;
-  /** @internal */
+  /** @ignore */
   _futWaiter: Future<unknown> | null = null;
-  /** @internal */
+  /** @ignore */
   _mustCancel = false;
-  /** @internal */
+  /** @ignore */
   _numCancelsRequested = 0;
-  /** @internal An exception to throw into the coroutine at its next step. */
+  /** @ignore An exception to throw into the coroutine at its next step. */
   _pendingExc: unknown = undefined;
-  /** @internal Behind `taskSignal()`, made on its first call (task_signal.ts owns it). */
+  /** @ignore Behind `taskSignal()`, made on its first call (task_signal.ts owns it). */
   _signalController: AbortController | null = null;
 
   /**
@@ -126,7 +126,7 @@ export class Task<T = unknown> extends Future<T> {
     return typeof name === "string" ? name : `Task-${name}`;
   }
 
-  /** @internal Where the task was created, in debug mode (asyncio's `_source_traceback`). */
+  /** @ignore Where the task was created, in debug mode (asyncio's `_source_traceback`). */
   get _sourceTraceback(): string | undefined {
     return taskTracebacks.get(this);
   }
@@ -272,7 +272,7 @@ export class Task<T = unknown> extends Future<T> {
     );
   }
 
-  /** @internal */
+  /** @ignore */
   override _reprInfo(): string[] {
     const info = super._reprInfo();
     if (this._state === PENDING && this._numCancelsRequested > 0) info[1] = "cancelling";
@@ -282,7 +282,7 @@ export class Task<T = unknown> extends Future<T> {
   }
 
   /**
-   * @internal One resumption of the coroutine, CPython's `Task.__step`. The
+   * @ignore One resumption of the coroutine, CPython's `Task.__step`. The
    * loop calls it when the task's id comes off the ready ring; it is the
    * hottest path in aio, so the rare cases sit behind one branch.
    */
@@ -337,7 +337,7 @@ export class Task<T = unknown> extends Future<T> {
     }
   }
 
-  /** @internal What to throw into the coroutine at this step, if anything. */
+  /** @ignore What to throw into the coroutine at this step, if anything. */
   _takeStepException(exc: unknown): unknown {
     this._pendingExc = undefined;
     if (this._mustCancel) {
@@ -358,7 +358,7 @@ export class Task<T = unknown> extends Future<T> {
     return exc;
   }
 
-  /** @internal */
+  /** @ignore */
   _waitOn(fut: Future<unknown>): void {
     const loop = this._loop;
     if (fut._loop !== loop) {
@@ -382,7 +382,7 @@ export class Task<T = unknown> extends Future<T> {
     if (this._mustCancel && fut.cancel(this._cancelMessage)) this._mustCancel = false;
   }
 
-  /** @internal The coroutine threw: the task is cancelled or failed. */
+  /** @ignore The coroutine threw: the task is cancelled or failed. */
   _fail(e: unknown): void {
     if (e instanceof CancelledError) {
       this._cancelledExc = e;

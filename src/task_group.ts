@@ -45,27 +45,27 @@ export type TaskGroupBody<T> = (tg: TaskGroup) => Awaitable<T>;
  * ```
  */
 export class TaskGroup {
-  /** @internal */
+  /** @ignore */
   _entered = false;
-  /** @internal */
+  /** @ignore */
   _exiting = false;
-  /** @internal */
+  /** @ignore */
   _aborting = false;
-  /** @internal */
+  /** @ignore */
   _loop: EventLoop | null = null;
-  /** @internal */
+  /** @ignore */
   _parentTask: Task<unknown> | null = null;
-  /** @internal The group cancelled its parent itself and must withdraw that. */
+  /** @ignore The group cancelled its parent itself and must withdraw that. */
   _parentCancelRequested = false;
-  /** @internal */
+  /** @ignore */
   _tasks: Set<Task<unknown>> = new Set();
-  /** @internal */
+  /** @ignore */
   _errors: unknown[] = [];
-  /** @internal Resolved when the last task finishes, while the scope is exiting. */
+  /** @ignore Resolved when the last task finishes, while the scope is exiting. */
   _onCompletedFut: Future<boolean> | null = null;
-  /** @internal Done callbacks of every task share one context. */
+  /** @ignore Done callbacks of every task share one context. */
   _cbOptions: { context: Context } | null = null;
-  /** @internal One callback for every task of the group. */
+  /** @ignore One callback for every task of the group. */
   _onTaskDone = (task: Task<unknown>): void => this._taskDone(task);
 
   /**
@@ -158,12 +158,12 @@ export class TaskGroup {
     return `<TaskGroup${info}>`;
   }
 
-  /** @internal */
+  /** @ignore */
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }
 
-  /** @internal */
+  /** @ignore */
   _enter(): void {
     if (this._entered) throw new RuntimeError(`TaskGroup ${this} has already been entered`);
     const loop = getRunningLoop();
@@ -179,7 +179,7 @@ export class TaskGroup {
     this._entered = true;
   }
 
-  /** @internal Waits for the tasks, then throws what the scope must throw. */
+  /** @ignore Waits for the tasks, then throws what the scope must throw. */
   *_exit(threw: boolean, error: unknown): Coroutine<void> {
     this._exiting = true;
     const parent = this._parentTask!;
@@ -227,7 +227,7 @@ export class TaskGroup {
     }
   }
 
-  /** @internal */
+  /** @ignore */
   _abort(): void {
     this._aborting = true;
     for (const t of this._tasks) {
@@ -235,7 +235,7 @@ export class TaskGroup {
     }
   }
 
-  /** @internal */
+  /** @ignore */
   _taskDone(task: Task<unknown>): void {
     this._tasks.delete(task);
     const completed = this._onCompletedFut;

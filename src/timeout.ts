@@ -49,22 +49,22 @@ function expire(cm: Timeout): void {
  * ```
  */
 export class Timeout {
-  /** @internal */
+  /** @ignore */
   _state = CREATED;
-  /** @internal */
+  /** @ignore */
   _when: number | null;
-  /** @internal */
+  /** @ignore */
   _handle: Handle | null = null;
-  /** @internal */
+  /** @ignore */
   _task: Task<unknown> | null = null;
-  /** @internal */
+  /** @ignore */
   _loop: EventLoop | null = null;
-  /** @internal The task's cancel count on entry: requests above it are not ours. */
+  /** @ignore The task's cancel count on entry: requests above it are not ours. */
   _cancelling = 0;
-  /** @internal Who made the scope, for the TimeoutError's message. */
+  /** @ignore Who made the scope, for the TimeoutError's message. */
   _what = "timeout()";
   /**
-   * @internal The delay (ms) the scope was made with, for the message
+   * @ignore The delay (ms) the scope was made with, for the message
    * ("timed out after 5 ms"); null once the deadline is given or moved.
    */
   _delay: number | null = null;
@@ -214,12 +214,12 @@ export class Timeout {
     return `<Timeout [${STATE_NAMES[this._state]}]${info}>`;
   }
 
-  /** @internal */
+  /** @ignore */
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }
 
-  /** @internal Starts the scope in the current task. */
+  /** @ignore Starts the scope in the current task. */
   _enter(loop: EventLoop): void {
     if (this._state !== CREATED) throw new RuntimeError("Timeout has already been entered");
     const task = loop._currentTask;
@@ -236,7 +236,7 @@ export class Timeout {
   }
 
   /**
-   * @internal Ends the scope; `error` is what the body threw (`hasError`).
+   * @ignore Ends the scope; `error` is what the body threw (`hasError`).
    * Returns the TimeoutError to throw instead, or null to let `error` (or the
    * result) through.
    */
@@ -265,7 +265,7 @@ export class Timeout {
     return null;
   }
 
-  /** @internal The deadline passed. */
+  /** @ignore The deadline passed. */
   _onTimeout(): void {
     if (this._state !== ENTERED) return;
     this._task!.cancel();

@@ -28,7 +28,7 @@ export class WorkerFunction<F extends JobFunction = JobFunction> {
   readonly url: string;
   /** The export to call. */
   readonly exportName: string;
-  /** @internal Type-level only: the function's signature. */
+  /** @ignore Type-level only: the function's signature. */
   declare readonly _signature?: F;
 
   /** Prefer {@linkcode workerFunction}. */

@@ -31,15 +31,15 @@ const g = globalThis as unknown as Record<symbol, JobContext | undefined>;
  * ```
  */
 export class JobContext {
-  /** @internal */
+  /** @ignore */
   _controller: AbortController | null = null;
-  /** @internal */
+  /** @ignore */
   _cancelReason: unknown = undefined;
-  /** @internal The worker's slot array, where the pool flags a stop request. */
+  /** @ignore The worker's slot array, where the pool flags a stop request. */
   _slots: Int32Array | null;
-  /** @internal */
+  /** @ignore */
   _slot: number;
-  /** @internal The slot value that means "stop requested". */
+  /** @ignore The slot value that means "stop requested". */
   _stopValue: number;
 
   /** @internal Made by the worker for each job. */
@@ -113,7 +113,7 @@ export class JobContext {
   }
 
   /**
-   * @internal Records the stop request and aborts the signal if a job made
+   * @ignore Records the stop request and aborts the signal if a job made
    * one (the `signal` getter aborts one made later). Whichever comes first,
    * the shared flag read by `cancelled` or the pool's message, decides the reason.
    */

@@ -33,21 +33,21 @@ interface Chunk {
  * ```
  */
 export class MapResults<R> implements Iterable<Coroutine<R>>, AsyncIterable<R> {
-  /** @internal */
+  /** @ignore */
   _submit: (items: unknown[]) => JobFuture<ChunkResult>;
-  /** @internal */
+  /** @ignore */
   _it: Iterator<unknown> | null;
-  /** @internal */
+  /** @ignore */
   _chunksize: number;
-  /** @internal */
+  /** @ignore */
   _buffersize: number;
-  /** @internal Submitted chunks after `_cur`, oldest first. */
+  /** @ignore Submitted chunks after `_cur`, oldest first. */
   _ahead: Chunk[] = [];
-  /** @internal The chunk results are being taken from. */
+  /** @ignore The chunk results are being taken from. */
   _cur: Chunk | null = null;
-  /** @internal Next index in `_cur`. */
+  /** @ignore Next index in `_cur`. */
   _pos = 0;
-  /** @internal */
+  /** @ignore */
   _closed = false;
 
   /** @internal Made by `WorkerPoolExecutor.map`. */
@@ -158,7 +158,7 @@ export class MapResults<R> implements Iterable<Coroutine<R>>, AsyncIterable<R> {
     this._ahead = [];
   }
 
-  /** @internal The chunk holding the next result, or null at the end. */
+  /** @ignore The chunk holding the next result, or null at the end. */
   _next(): Chunk | null {
     const cur = this._cur;
     if (cur !== null && this._pos < cur.n) return cur;
@@ -175,7 +175,7 @@ export class MapResults<R> implements Iterable<Coroutine<R>>, AsyncIterable<R> {
     return next;
   }
 
-  /** @internal Submits chunks until `buffersize` are unconsumed or the input ends. */
+  /** @ignore Submits chunks until `buffersize` are unconsumed or the input ends. */
   _fill(): void {
     const it = this._it;
     if (it === null) return;

@@ -195,54 +195,54 @@ let poolCounter = 0;
  * ```
  */
 export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable {
-  /** @internal */
+  /** @ignore */
   readonly _maxWorkers: number;
-  /** @internal */
+  /** @ignore */
   readonly _minWorkers: number;
-  /** @internal */
+  /** @ignore */
   readonly _idleMs: number;
-  /** @internal */
+  /** @ignore */
   readonly _maxQueue: number;
-  /** @internal */
+  /** @ignore */
   readonly _terminateOnCancel: boolean;
-  /** @internal */
+  /** @ignore */
   readonly _graceMs: number;
-  /** @internal */
+  /** @ignore */
   readonly _initTimeoutMs: number;
-  /** @internal */
+  /** @ignore */
   readonly _maxHeapMb: number;
-  /** @internal */
+  /** @ignore */
   readonly _name: string;
-  /** @internal */
+  /** @ignore */
   _initDef: FnDef | null = null;
-  /** @internal */
+  /** @ignore */
   _initArgs: unknown[];
 
-  /** @internal Every job's state and the counters (job.ts). */
+  /** @ignore Every job's state and the counters (job.ts). */
   readonly _ledger: JobLedger = new JobLedger();
-  /** @internal The workers and what each is sent (dispatch.ts). */
+  /** @ignore The workers and what each is sent (dispatch.ts). */
   readonly _dispatch: Dispatcher = new Dispatcher(this);
-  /** @internal Deaths, breaking, grace and initializer timers (failure.ts). */
+  /** @ignore Deaths, breaking, grace and initializer timers (failure.ts). */
   readonly _failures: Failures = new Failures(this);
 
-  /** @internal */
+  /** @ignore */
   _flushQueued = false;
-  /** @internal Queued jobs at which `submit` sends without waiting for the flush task. */
+  /** @ignore Queued jobs at which `submit` sends without waiting for the flush task. */
   _earlyAt = FLUSH_EARLY;
 
-  /** @internal */
+  /** @ignore */
   _fnByObject: WeakMap<object, FnRecord> = new WeakMap();
-  /** @internal */
+  /** @ignore */
   _fnByKey: Map<string, FnRecord> = new Map();
-  /** @internal */
+  /** @ignore */
   _fnDefs: FnDef[] = [];
-  /** @internal */
+  /** @ignore */
   _lastFn: unknown = undefined;
-  /** @internal */
+  /** @ignore */
   _lastRec: FnRecord | null = null;
-  /** @internal */
+  /** @ignore */
   _shutdown = false;
-  /** @internal */
+  /** @ignore */
   _drained: (() => void)[] = [];
 
   /**
@@ -504,7 +504,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
 
   // ---- submitting -----------------------------------------------------------
 
-  /** @internal */
+  /** @ignore */
   _submit(
     fn: unknown,
     args: unknown[],
@@ -552,12 +552,12 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     return job;
   }
 
-  /** @internal */
+  /** @ignore */
   _spec(rec: FnRecord, flags: number, timeoutMs: number): JobSpec {
     return { owner: this, fnId: rec.id, fnName: rec.name, flags, timeoutMs };
   }
 
-  /** @internal */
+  /** @ignore */
   _checkOpen(what: string): void {
     if (this._shutdown) {
       throw new RuntimeError(`cannot ${what}() on a WorkerPoolExecutor after shutdown()`);
@@ -568,7 +568,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     }
   }
 
-  /** @internal The id and definition of a job function, checked once. */
+  /** @ignore The id and definition of a job function, checked once. */
   _fnRecord(fn: unknown, what: string): FnRecord {
     // A burst of submits is most often of one function.
     if (fn === this._lastFn) return this._lastRec!;
@@ -578,7 +578,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     return rec;
   }
 
-  /** @internal */
+  /** @ignore */
   _findFnRecord(fn: unknown, what: string): FnRecord {
     if (typeof fn === "function") {
       let rec = this._fnByObject.get(fn);
@@ -622,22 +622,22 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     );
   }
 
-  /** @internal */
+  /** @ignore */
   _defOf = (id: number): FnDef => this._fnDefs[id];
 
-  /** @internal */
+  /** @ignore */
   _flushTask = (): void => {
     this._flushQueued = false;
     this._flush(true);
   };
 
-  /** @internal */
+  /** @ignore */
   _flush(spawn: boolean): void {
     this._earlyAt = this._ledger.queued + FLUSH_EARLY;
     if (this._failures.broken === null) this._dispatch.flush(spawn);
   }
 
-  /** @internal Starts a worker for the dispatcher, or breaks the pool if that is impossible. */
+  /** @ignore Starts a worker for the dispatcher, or breaks the pool if that is impossible. */
   _newWorker(): PoolWorker | null {
     if (this._failures.broken !== null) return null;
     let w: PoolWorker;
@@ -659,7 +659,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
 
   // ---- replies ----------------------------------------------------------------
 
-  /** @internal A protocol message from `w` (pool_worker.ts checked its shape). */
+  /** @ignore A protocol message from `w` (pool_worker.ts checked its shape). */
   _onMessage(w: PoolWorker, m: FromWorker): void {
     switch (m.t) {
       case M_DONE:
@@ -692,7 +692,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     }
   }
 
-  /** @internal The worker died, could not start, or broke the protocol. */
+  /** @ignore The worker died, could not start, or broke the protocol. */
   _onWorkerError(w: PoolWorker, message: string, cause?: unknown): void {
     const atInit = this._initDef === null
       ? "a worker failed to start"
@@ -700,7 +700,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     this._failures.onWorkerError(w, message, cause, atInit);
   }
 
-  /** @internal */
+  /** @ignore */
   _onDone(w: PoolWorker, r: unknown[], x: unknown[] | null, busy: number, n: number): void {
     this._dispatch.record(busy, n);
     for (let i = 0; i < r.length;) {
@@ -721,7 +721,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     this._afterProgress(w);
   }
 
-  /** @internal One job's answer. */
+  /** @ignore One job's answer. */
   _answer(w: PoolWorker, seq: number, status: number, value: unknown): void {
     const job = w.jobAt(seq);
     if (job === undefined) return;
@@ -735,7 +735,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     else this._ledger.settle(job, R_ERROR, deserializeError(value as SerializedError));
   }
 
-  /** @internal After replies, a cancel or a death: dispatch more, idle, reap, drain. */
+  /** @ignore After replies, a cancel or a death: dispatch more, idle, reap, drain. */
   _afterProgress(w: PoolWorker | null): void {
     const ledger = this._ledger;
     const dispatch = this._dispatch;
@@ -748,7 +748,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     else if (w !== null) dispatch.startIdleClock(w);
   }
 
-  /** @internal A timed job started: its clock starts now. */
+  /** @ignore A timed job started: its clock starts now. */
   _onStarted(w: PoolWorker, seq: number): void {
     const job = w.jobAt(seq);
     if (job === undefined || job._jstate !== SENT) return;
@@ -767,7 +767,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
 
   // ---- cancellation -------------------------------------------------------------
 
-  /** @internal */
+  /** @ignore */
   _cancelJob(job: JobFuture<unknown>, msg: string | undefined): boolean {
     const ledger = this._ledger;
     if (job._jstate === QUEUED) {
@@ -798,7 +798,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
   }
 
   /**
-   * @internal Settles a running job's future now (`status`, `value`) and
+   * @ignore Settles a running job's future now (`status`, `value`) and
    * asks the job to stop. The job may never stop: its worker takes no new
    * jobs, gives back those it has not started, no longer counts toward
    * `maxWorkers`, and is terminated after the grace period.
@@ -822,7 +822,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
   // ---- shutdown -----------------------------------------------------------------
 
   /**
-   * @internal After shutdown: stops workers with nothing left to do, and
+   * @ignore After shutdown: stops workers with nothing left to do, and
    * those left with only abandoned jobs (they would otherwise run forever).
    */
   _reap(): void {
@@ -844,7 +844,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     }
   }
 
-  /** @internal */
+  /** @ignore */
   _isDrained(): boolean {
     return this._ledger.pending === 0 && this._dispatch.workers.length === 0;
   }
