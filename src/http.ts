@@ -250,25 +250,25 @@ export class HttpServer<Addr extends Deno.Addr = Deno.NetAddr>
    */
   readonly finished: Future<void>;
 
-  /** @internal */
+  /** @ignore */
   _loop: EventLoop;
-  /** @internal */
+  /** @ignore */
   _deno: Deno.HttpServer<Addr>;
-  /** @internal */
+  /** @ignore */
   _handler: HttpHandler<Deno.Addr>;
-  /** @internal Each request's task runs in a copy of the context `serve()` was called in. */
+  /** @ignore Each request's task runs in a copy of the context `serve()` was called in. */
   _context: Context;
-  /** @internal The requests not answered yet, by task. */
+  /** @ignore The requests not answered yet, by task. */
   _pending: Map<Task<unknown>, Exchange> = new Map();
-  /** @internal Deno's graceful shutdown, once asked for; it never rejects. */
+  /** @ignore Deno's graceful shutdown, once asked for; it never rejects. */
   _closing: Promise<void> | null = null;
-  /** @internal The loop ended: answer every request 503, start no task. */
+  /** @ignore The loop ended: answer every request 503, start no task. */
   _loopEnding = false;
-  /** @internal Deno's server has stopped. */
+  /** @ignore Deno's server has stopped. */
   _denoDone = false;
-  /** @internal Settled after `_denoDone` is set; never rejects. */
+  /** @ignore Settled after `_denoDone` is set; never rejects. */
   _stopped: Promise<void>;
-  /** @internal `shutdown()` waiting for `_pending` to empty. */
+  /** @ignore `shutdown()` waiting for `_pending` to empty. */
   _idleWaiters: Future<void>[] = [];
 
   /** @internal Made by `serve`. */
@@ -405,7 +405,7 @@ export class HttpServer<Addr extends Deno.Addr = Deno.NetAddr>
 
   // ---- internals ------------------------------------------------------------------
 
-  /** @internal Deno's callback for each request (two parameters: Deno passes none to fewer). */
+  /** @ignore Deno's callback for each request (two parameters: Deno passes none to fewer). */
   _onRequest = (
     req: Request,
     info: Deno.ServeHandlerInfo<Deno.Addr>,
@@ -428,7 +428,7 @@ export class HttpServer<Addr extends Deno.Addr = Deno.NetAddr>
     });
   };
 
-  /** @internal */
+  /** @ignore */
   _onHandlerDone = (task: Task<unknown>): void => {
     const ex = this._pending.get(task);
     if (ex === undefined) return; // answered when the loop ended
@@ -442,7 +442,7 @@ export class HttpServer<Addr extends Deno.Addr = Deno.NetAddr>
     }
   };
 
-  /** @internal What the finished task answers. */
+  /** @ignore What the finished task answers. */
   _response(task: Task<unknown>, ex: Exchange): Response {
     if (task.cancelled()) return serviceUnavailable();
     const e = task.exception();
@@ -460,7 +460,7 @@ export class HttpServer<Addr extends Deno.Addr = Deno.NetAddr>
     return internalServerError();
   }
 
-  /** @internal Starts Deno's graceful shutdown once: no new connections. */
+  /** @ignore Starts Deno's graceful shutdown once: no new connections. */
   _beginShutdown(): Promise<void> {
     if (this._closing === null) {
       this._closing = this._deno.shutdown().catch((e) => {
@@ -470,13 +470,13 @@ export class HttpServer<Addr extends Deno.Addr = Deno.NetAddr>
     return this._closing;
   }
 
-  /** @internal */
+  /** @ignore */
   _denoStopped(): void {
     this._denoDone = true;
     if (this._pending.size === 0) this._checkFinished();
   }
 
-  /** @internal Finished: out of the loop's resources, `finished` resolved. */
+  /** @ignore Finished: out of the loop's resources, `finished` resolved. */
   _checkFinished(): void {
     if (!this._denoDone || this._pending.size > 0 || this.finished.done()) return;
     this._loop._resources.delete(this);
@@ -484,7 +484,7 @@ export class HttpServer<Addr extends Deno.Addr = Deno.NetAddr>
   }
 
   /**
-   * @internal The loop is ending (`run()` returning, `close()`): handler
+   * @ignore The loop is ending (`run()` returning, `close()`): handler
    * tasks can no longer run. `run()` has cancelled and awaited them already;
    * one still here started too late and is answered 503 now. Resolves when
    * Deno's server has stopped; never rejects (close() does not wait).
@@ -493,7 +493,7 @@ export class HttpServer<Addr extends Deno.Addr = Deno.NetAddr>
     void this._beginShutdown();
   }
 
-  /** @internal */
+  /** @ignore */
   _closeForLoop(): Promise<void> {
     this._loopEnding = true;
     for (const ex of this._pending.values()) ex.answer(serviceUnavailable());
@@ -501,7 +501,7 @@ export class HttpServer<Addr extends Deno.Addr = Deno.NetAddr>
     return Promise.all([this._beginShutdown(), this._stopped]).then(() => this._checkFinished());
   }
 
-  /** @internal */
+  /** @ignore */
   _report(message: string, exception: unknown, task?: Task<unknown>): void {
     const context: { message: string; exception: unknown; task?: Task<unknown> } = {
       message,

@@ -129,21 +129,21 @@ interface Runnable {
  * ```
  */
 export class Handle {
-  /** @internal */
+  /** @ignore */
   _loop: EventLoop;
-  /** @internal */
+  /** @ignore */
   _fn: (...args: unknown[]) => void;
-  /** @internal */
+  /** @ignore */
   _args: unknown[];
   /**
-   * @internal An explicit context to run in, or the context variables
+   * @ignore An explicit context to run in, or the context variables
    * captured when the callback was scheduled (one field: a timer's handle is
    * what `callLater` allocates, and every field of it costs W4/W5 time in GC).
    */
   _context: Context | ContextData;
-  /** @internal */
+  /** @ignore */
   _cancelledHandle = false;
-  /** @internal */
+  /** @ignore */
   _id = -1;
 
   /** @internal Handles come from `callSoon`, `callLater` and `callAt`. */
@@ -211,20 +211,20 @@ export class Handle {
     }()>`;
   }
 
-  /** @internal */
+  /** @ignore */
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }
 
-  /** @internal */
+  /** @ignore */
   _whenInfo(): string {
     return "";
   }
 
-  /** @internal */
+  /** @ignore */
   _onCancel(): void {}
 
-  /** @internal */
+  /** @ignore */
   _run(): void {
     this._loop._freeId(this._id);
     if (this._cancelledHandle) return;
@@ -253,9 +253,9 @@ export class Handle {
  * ```
  */
 export class TimerHandle extends Handle {
-  /** @internal */
+  /** @ignore */
   _when: number;
-  /** @internal The core's token for this timer. */
+  /** @ignore The core's token for this timer. */
   _token = -1;
 
   /** @internal */
@@ -285,12 +285,12 @@ export class TimerHandle extends Handle {
     return this._when;
   }
 
-  /** @internal */
+  /** @ignore */
   override _whenInfo(): string {
     return ` when=${this._when}`;
   }
 
-  /** @internal */
+  /** @ignore */
   override _onCancel(): void {
     this._loop._cancelTimer(this);
   }
@@ -361,57 +361,57 @@ export class EventLoop {
    */
   slowCallbackDuration = 100;
 
-  /** @internal */
+  /** @ignore */
   _core: SchedulerCore;
-  /** @internal */
+  /** @ignore */
   _handles: (Runnable | undefined)[] = [];
-  /** @internal */
+  /** @ignore */
   _freeIds: number[] = [];
-  /** @internal */
+  /** @ignore */
   _nextId = 0;
-  /** @internal Live timers in the core, tracked here to skip `advance` when zero. */
+  /** @ignore Live timers in the core, tracked here to skip `advance` when zero. */
   _timers = 0;
-  /** @internal Timers scheduled but not yet in the core (see `_addTimer`). */
+  /** @ignore Timers scheduled but not yet in the core (see `_addTimer`). */
   _newTimers: TimerHandle[] = [];
-  /** @internal */
+  /** @ignore */
   _virtual: boolean;
-  /** @internal */
+  /** @ignore */
   _vnow = 0;
-  /** @internal */
+  /** @ignore */
   _debug: boolean;
-  /** @internal */
+  /** @ignore */
   _closed = false;
-  /** @internal */
+  /** @ignore */
   _running = false;
-  /** @internal */
+  /** @ignore */
   _stopping = false;
-  /** @internal */
+  /** @ignore */
   _currentTask: Task<unknown> | null = null;
-  /** @internal Tasks created and not yet done. */
+  /** @ignore Tasks created and not yet done. */
   _liveTasks = 0;
-  /** @internal */
+  /** @ignore */
   _exceptionHandler: ExceptionHandler | null = null;
-  /** @internal Failed futures whose exception nobody has retrieved. */
+  /** @ignore Failed futures whose exception nobody has retrieved. */
   _unretrieved: Set<WeakRef<Future<unknown>>> = new Set();
-  /** @internal Promises and executor jobs the loop waits on. */
+  /** @ignore Promises and executor jobs the loop waits on. */
   _inflight = 0;
-  /** @internal Futures settled from outside, cancelled by `close()` so nothing outlives the loop. */
+  /** @ignore Futures settled from outside, cancelled by `close()` so nothing outlives the loop. */
   _externals: Set<Future<unknown>> = new Set();
-  /** @internal Open I/O resources (see LoopResource); each removes itself when closed. */
+  /** @ignore Open I/O resources (see LoopResource); each removes itself when closed. */
   _resources: Set<LoopResource> = new Set();
-  /** @internal Resolves the driver's host wait; set only while it waits. */
+  /** @ignore Resolves the driver's host wait; set only while it waits. */
   _wakeResolve: (() => void) | null = null;
-  /** @internal */
+  /** @ignore */
   _hostTimer: ReturnType<typeof setTimeout> | undefined = undefined;
-  /** @internal */
+  /** @ignore */
   _channel: MessageChannel | null = null;
-  /** @internal */
+  /** @ignore */
   _hopResolve: (() => void) | null = null;
-  /** @internal Recycled handles for futures' done callbacks. */
+  /** @ignore Recycled handles for futures' done callbacks. */
   _callbackPool: CallbackHandle[] = [];
-  /** @internal */
+  /** @ignore */
   _defaultExecutor: Executor | null = null;
-  /** @internal */
+  /** @ignore */
   _executorShuttingDown = false;
 
   /** Creates a loop; see {@linkcode EventLoopOptions}. */
@@ -507,7 +507,7 @@ export class EventLoop {
     return this._timerAt(whenMs, fn, restArgs(arguments));
   }
 
-  /** @internal `callAt` once its arguments are checked. */
+  /** @ignore `callAt` once its arguments are checked. */
   _timerAt(when: number, fn: (...a: unknown[]) => void, args: unknown[]): TimerHandle {
     const h = new TimerHandle(this, when, fn, args, captureData());
     this._addTimer(h);
@@ -982,12 +982,12 @@ export class EventLoop {
 
   // ---- internals used by futures, tasks and combinators --------------------
 
-  /** @internal */
+  /** @ignore */
   _checkClosed(): void {
     if (this._closed) throw new RuntimeError("Event loop is closed");
   }
 
-  /** @internal asyncio's `_check_running`: no second run, and none from inside another loop. */
+  /** @ignore asyncio's `_check_running`: no second run, and none from inside another loop. */
   _checkNotRunning(): void {
     if (this._running) throw new RuntimeError("This event loop is already running");
     if (peekRunningLoop() !== null) {
@@ -995,7 +995,7 @@ export class EventLoop {
     }
   }
 
-  /** @internal */
+  /** @ignore */
   _allocId(obj: Runnable): number {
     const id = this._freeIds.length > 0 ? this._freeIds.pop()! : this._nextId++;
     if (id >= MAX_ID) throw new RuntimeError("too many pending handles (2^30)");
@@ -1003,24 +1003,24 @@ export class EventLoop {
     return id;
   }
 
-  /** @internal */
+  /** @ignore */
   _freeId(id: number): void {
     this._handles[id] = undefined;
     this._freeIds.push(id);
   }
 
-  /** @internal */
+  /** @ignore */
   _pushReady(id: number): void {
     this._core.pushReady(id);
     if (this._wakeResolve !== null) this._wake();
   }
 
-  /** @internal */
+  /** @ignore */
   _scheduleTask(task: Task<unknown>): void {
     this._pushReady(task._id);
   }
 
-  /** @internal A new task takes an id for its whole life and is scheduled. */
+  /** @ignore A new task takes an id for its whole life and is scheduled. */
   _adoptTask(task: Task<unknown>): number {
     this._liveTasks++;
     const id = this._allocId(task);
@@ -1028,13 +1028,13 @@ export class EventLoop {
     return id;
   }
 
-  /** @internal */
+  /** @ignore */
   _releaseTask(task: Task<unknown>): void {
     this._liveTasks--;
     this._freeId(task._id);
   }
 
-  /** @internal `callSoon` for futures' done callbacks: no checks, context given. */
+  /** @ignore `callSoon` for futures' done callbacks: no checks, context given. */
   _callSoonInternal(fn: (arg: unknown) => void, arg: unknown, ctx: Context | ContextData): void {
     if (this._closed) return;
     const h = this._callbackPool.pop() ?? new CallbackHandle(this);
@@ -1047,7 +1047,7 @@ export class EventLoop {
   }
 
   /**
-   * @internal Timers wait in `_newTimers` until the current iteration ends
+   * @ignore Timers wait in `_newTimers` until the current iteration ends
    * (or, scheduled between iterations, until the next begins): nothing can
    * fire them sooner, and one cancelled before then, as the timeout around
    * an operation that finished without waiting is, never costs the core an
@@ -1062,7 +1062,7 @@ export class EventLoop {
     if (this._wakeResolve !== null) this._wake();
   }
 
-  /** @internal Moves the timers still wanted from `_newTimers` into the core, in order. */
+  /** @ignore Moves the timers still wanted from `_newTimers` into the core, in order. */
   _flushTimers(): void {
     const list = this._newTimers;
     const core = this._core;
@@ -1076,7 +1076,7 @@ export class EventLoop {
     list.length = 0;
   }
 
-  /** @internal */
+  /** @ignore */
   _cancelTimer(h: TimerHandle): void {
     // Not in the core yet (or never to be): `_flushTimers` skips it.
     if (this._closed || h._token < 0) return;
@@ -1088,7 +1088,7 @@ export class EventLoop {
   }
 
   /**
-   * @internal Something outside the loop (a promise, a job) will complete
+   * @ignore Something outside the loop (a promise, a job) will complete
    * later. A future passed here is cancelled if the loop closes first.
    */
   _beginExternal(fut?: Future<unknown>): void {
@@ -1096,7 +1096,7 @@ export class EventLoop {
     if (fut !== undefined) this._externals.add(fut);
   }
 
-  /** @internal */
+  /** @ignore */
   _endExternal(fut?: Future<unknown>): void {
     this._inflight--;
     if (fut !== undefined) this._externals.delete(fut);
@@ -1105,7 +1105,7 @@ export class EventLoop {
   }
 
   /**
-   * @internal Closes every resource still open (servers, connections, child
+   * @ignore Closes every resource still open (servers, connections, child
    * processes, signal listeners) and waits until they are; for `run()`, once
    * the tasks that used them are cancelled. One that fails to close is
    * reported to the exception handler.
@@ -1126,12 +1126,12 @@ export class EventLoop {
     }
   }
 
-  /** @internal Listeners stop accepting (see `LoopResource._stopAccepting`). */
+  /** @ignore Listeners stop accepting (see `LoopResource._stopAccepting`). */
   _stopAccepting(): void {
     for (const r of this._resources) r._stopAccepting?.();
   }
 
-  /** @internal */
+  /** @ignore */
   _pendingTasks(): Set<Task<unknown>> {
     const out = new Set<Task<unknown>>();
     // The table can be large (every pending timer has a slot): skip the scan
@@ -1143,7 +1143,7 @@ export class EventLoop {
     return out;
   }
 
-  /** @internal */
+  /** @ignore */
   _getDefaultExecutor(): Executor {
     if (this._defaultExecutor !== null) return this._defaultExecutor;
     if (this._executorShuttingDown) {
@@ -1162,7 +1162,7 @@ export class EventLoop {
   // ---- one iteration ------------------------------------------------------
 
   /**
-   * @internal One iteration: due timers join the ready ring behind what is
+   * @ignore One iteration: due timers join the ready ring behind what is
    * there, then exactly the handles ready at this moment run. Returns how
    * many ran.
    */
@@ -1196,7 +1196,7 @@ export class EventLoop {
     return total;
   }
 
-  /** @internal The same iteration, timing each callback. */
+  /** @ignore The same iteration, timing each callback. */
   _runDebug(n: number): void {
     const core = this._core;
     for (; n > 0; n--) {
@@ -1216,7 +1216,7 @@ export class EventLoop {
     }
   }
 
-  /** @internal */
+  /** @ignore */
   _callbackFailed(e: unknown, h: Runnable | undefined): void {
     const ctx: ExceptionContext = { message: `Exception in callback ${h}`, exception: e };
     if (h instanceof CallbackHandle) ctx.future = h._arg as Future<unknown>;
@@ -1228,7 +1228,7 @@ export class EventLoop {
     this.callExceptionHandler(ctx);
   }
 
-  /** @internal */
+  /** @ignore */
   _reportUnretrieved(): void {
     for (const ref of this._unretrieved) {
       const f = ref.deref();
@@ -1248,7 +1248,7 @@ export class EventLoop {
 
   // ---- the host driver --------------------------------------------------
 
-  /** @internal Runs iterations until stopped, sharing the thread with Deno. */
+  /** @ignore Runs iterations until stopped, sharing the thread with Deno. */
   async _drive(): Promise<void> {
     const core = this._core;
     for (;;) {
@@ -1281,7 +1281,7 @@ export class EventLoop {
   }
 
   /**
-   * @internal Iterations, the first at once and then one per microtask turn
+   * @ignore Iterations, the first at once and then one per microtask turn
    * (so promise settlements get in between), until the loop stops, nothing
    * is ready, or a slice of host time is used up. A plain function re-queued
    * with `queueMicrotask` costs about 20 ns a turn where `await null` in the
@@ -1309,7 +1309,7 @@ export class EventLoop {
     });
   }
 
-  /** @internal Waits until woken, or `ms` passed; no CPU while waiting long. */
+  /** @ignore Waits until woken, or `ms` passed; no CPU while waiting long. */
   _hostWait(ms: number): Promise<void> {
     return new Promise<void>((resolve) => {
       this._wakeResolve = resolve;
@@ -1327,13 +1327,13 @@ export class EventLoop {
     });
   }
 
-  /** @internal */
+  /** @ignore */
   _onHostTimer = (): void => {
     this._hostTimer = undefined;
     this._wake();
   };
 
-  /** @internal Wakes the driver from `_hostWait`. */
+  /** @ignore Wakes the driver from `_hostWait`. */
   _wake(): void {
     const resolve = this._wakeResolve;
     if (resolve === null) return;
@@ -1346,7 +1346,7 @@ export class EventLoop {
     resolve();
   }
 
-  /** @internal A macrotask turn without setTimeout's clamp. */
+  /** @ignore A macrotask turn without setTimeout's clamp. */
   _hop(): Promise<void> {
     return new Promise<void>((resolve) => {
       this._hopResolve = resolve;
@@ -1354,7 +1354,7 @@ export class EventLoop {
     });
   }
 
-  /** @internal */
+  /** @ignore */
   _port(): MessagePort {
     if (this._channel === null) {
       this._channel = new MessageChannel();
@@ -1370,7 +1370,7 @@ export class EventLoop {
     return this._channel.port2;
   }
 
-  /** @internal */
+  /** @ignore */
   _closeChannel(): void {
     const ch = this._channel;
     if (ch !== null) {
@@ -1380,7 +1380,7 @@ export class EventLoop {
     }
   }
 
-  /** @internal Drops every host resource: timer, channel. */
+  /** @ignore Drops every host resource: timer, channel. */
   _releaseHost(): void {
     if (this._hostTimer !== undefined) {
       clearTimeout(this._hostTimer);

@@ -129,25 +129,25 @@ interface Client {
  * @category I/O
  */
 export class Server implements LoopResource, AsyncDisposable {
-  /** @internal */
+  /** @ignore */
   _loop: EventLoop;
-  /** @internal */
+  /** @ignore */
   _listener: Deno.Listener;
-  /** @internal */
+  /** @ignore */
   _handler: ClientConnectedHandler;
-  /** @internal */
+  /** @ignore */
   _limit: number | undefined;
-  /** @internal */
+  /** @ignore */
   _tls: boolean;
-  /** @internal */
+  /** @ignore */
   _serving = true;
-  /** @internal The accept in flight, settled once its callback has run; null when none. */
+  /** @ignore The accept in flight, settled once its callback has run; null when none. */
   _accepting: Promise<void> | null = null;
-  /** @internal */
+  /** @ignore */
   _clients: Set<Client> = new Set();
-  /** @internal `waitClosed()`: settled when the listener is closed and every connection is done. */
+  /** @ignore `waitClosed()`: settled when the listener is closed and every connection is done. */
   _closedWaiters: Future<void>[] = [];
-  /** @internal `serveForever()`: settled at `close()`. */
+  /** @ignore `serveForever()`: settled at `close()`. */
   _serveWaiters: Future<void>[] = [];
 
   /** @internal Made by `startServer` and `startUnixServer`. */
@@ -330,12 +330,12 @@ export class Server implements LoopResource, AsyncDisposable {
 
   // ---- internals ------------------------------------------------------------------
 
-  /** @internal `run()` is ending: no new connections (see LoopResource). */
+  /** @ignore `run()` is ending: no new connections (see LoopResource). */
   _stopAccepting(): void {
     this.close();
   }
 
-  /** @internal Closes everything and resolves when every connection is closed. */
+  /** @ignore Closes everything and resolves when every connection is closed. */
   _closeForLoop(): Promise<void> {
     this.close();
     this.abortClients();
@@ -343,12 +343,12 @@ export class Server implements LoopResource, AsyncDisposable {
     return this._accepting ?? Promise.resolve();
   }
 
-  /** @internal One accept in flight while serving. */
+  /** @ignore One accept in flight while serving. */
   _accept(): void {
     this._accepting = this._listener.accept().then(this._onAccept, this._onAcceptError);
   }
 
-  /** @internal */
+  /** @ignore */
   _onAccept = (conn: Deno.Conn): void => {
     this._accepting = null;
     const loop = this._loop;
@@ -381,7 +381,7 @@ export class Server implements LoopResource, AsyncDisposable {
     task.addDoneCallback(() => this._onHandlerDone(client));
   };
 
-  /** @internal */
+  /** @ignore */
   _onAcceptError = (e: unknown): void => {
     this._accepting = null;
     if (!this._serving) {
@@ -401,7 +401,7 @@ export class Server implements LoopResource, AsyncDisposable {
     this._accept();
   };
 
-  /** @internal The handler is done: its connection closes once what it wrote is sent. */
+  /** @ignore The handler is done: its connection closes once what it wrote is sent. */
   _onHandlerDone(client: Client): void {
     const { task, writer } = client;
     if (!task.cancelled() && task.exception() !== undefined) {
@@ -418,13 +418,13 @@ export class Server implements LoopResource, AsyncDisposable {
     else writer._closed.addDoneCallback(() => this._forget(client));
   }
 
-  /** @internal */
+  /** @ignore */
   _forget(client: Client): void {
     this._clients.delete(client);
     this._checkClosed();
   }
 
-  /** @internal Wakes `waitClosed()` and `serveForever()` once all is closed. */
+  /** @ignore Wakes `waitClosed()` and `serveForever()` once all is closed. */
   _checkClosed(): void {
     if (this._serving || this._accepting !== null) return;
     if (this._clients.size > 0) return;
