@@ -8,7 +8,8 @@ import { CancelledError, RuntimeError, ValueError } from "./errors.ts";
 import { type Future, PENDING } from "./future.ts";
 import { checkBody, type Guard, guardOf, type ScopedBody, withHeld } from "./guard.ts";
 import { Lock } from "./lock.ts";
-import { LoopBound } from "./loop_bound.ts";
+import type { EventLoop } from "./loop.ts";
+import { boundLoop } from "./loop_bound.ts";
 import type { Coroutine } from "./task.ts";
 import { describe } from "./util.ts";
 
@@ -49,7 +50,9 @@ import { describe } from "./util.ts";
  * });
  * ```
  */
-export class Condition extends LoopBound {
+export class Condition {
+  /** @ignore The loop this primitive bound to on first use (see `loop_bound.ts`). */
+  _loop: EventLoop | null = null;
   /** @ignore */
   _lock: Lock;
   /** @ignore */
@@ -60,7 +63,6 @@ export class Condition extends LoopBound {
    * is a `TypeError`.
    */
   constructor(lock?: Lock) {
-    super();
     if (lock === undefined) lock = new Lock();
     else if (!(lock instanceof Lock)) {
       throw new TypeError(`Condition() expects a Lock or nothing, got ${describe(lock)}`);
@@ -184,7 +186,7 @@ export class Condition extends LoopBound {
     if (!this.locked()) {
       throw new RuntimeError("cannot wait on un-acquired lock: acquire the condition first");
     }
-    const fut = this._getLoop().createFuture<boolean>();
+    const fut = boundLoop(this).createFuture<boolean>();
     this.release();
     let failed = false;
     let error: unknown;
@@ -300,7 +302,7 @@ export class Condition extends LoopBound {
    * console.log(String(new Condition())); // "<Condition [unlocked]>"
    * ```
    */
-  override toString(): string {
+  toString(): string {
     let extra = this.locked() ? "locked" : "unlocked";
     if (this._waiters.length > 0) extra += `, waiters:${this._waiters.length}`;
     return `<Condition [${extra}]>`;

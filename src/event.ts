@@ -5,7 +5,8 @@
  */
 import { Deque } from "./deque.ts";
 import { type Future, PENDING } from "./future.ts";
-import { LoopBound } from "./loop_bound.ts";
+import type { EventLoop } from "./loop.ts";
+import { boundLoop } from "./loop_bound.ts";
 import type { Coroutine } from "./task.ts";
 
 /**
@@ -29,7 +30,9 @@ import type { Coroutine } from "./task.ts";
  * });
  * ```
  */
-export class Event extends LoopBound {
+export class Event {
+  /** @ignore The loop this primitive bound to on first use (see `loop_bound.ts`). */
+  _loop: EventLoop | null = null;
   /** @ignore */
   _waiters: Deque<Future<boolean>> = new Deque();
   /** @ignore */
@@ -106,7 +109,7 @@ export class Event extends LoopBound {
    */
   *wait(): Coroutine<true> {
     if (this._value) return true;
-    const fut = this._getLoop().createFuture<boolean>();
+    const fut = boundLoop(this).createFuture<boolean>();
     this._waiters.push(fut);
     try {
       yield* fut;
@@ -125,7 +128,7 @@ export class Event extends LoopBound {
    * console.log(String(new Event())); // "<Event [unset]>"
    * ```
    */
-  override toString(): string {
+  toString(): string {
     let extra = this._value ? "set" : "unset";
     if (this._waiters.length > 0) extra += `, waiters:${this._waiters.length}`;
     return `<Event [${extra}]>`;

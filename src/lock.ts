@@ -8,7 +8,8 @@ import { Deque } from "./deque.ts";
 import { RuntimeError } from "./errors.ts";
 import { type Future, PENDING } from "./future.ts";
 import { checkBody, type Guard, guardOf, type ScopedBody, withHeld } from "./guard.ts";
-import { LoopBound } from "./loop_bound.ts";
+import type { EventLoop } from "./loop.ts";
+import { boundLoop } from "./loop_bound.ts";
 import type { Coroutine } from "./task.ts";
 
 /**
@@ -44,7 +45,9 @@ import type { Coroutine } from "./task.ts";
  * });
  * ```
  */
-export class Lock extends LoopBound {
+export class Lock {
+  /** @ignore The loop this primitive bound to on first use (see `loop_bound.ts`). */
+  _loop: EventLoop | null = null;
   /** @ignore Futures of tasks blocked in `acquire()`, first come first. */
   _waiters: Deque<Future<boolean>> | null = null;
   /** @ignore */
@@ -162,7 +165,7 @@ export class Lock extends LoopBound {
    * console.log(String(new Lock())); // "<Lock [unlocked]>"
    * ```
    */
-  override toString(): string {
+  toString(): string {
     let extra = this._locked ? "locked" : "unlocked";
     const n = this._waiters?.length ?? 0;
     if (n > 0) extra += `, waiters:${n}`;
@@ -219,7 +222,7 @@ class LockAcquire extends CoroOp<true> {
       this._return(true);
       return;
     }
-    const fut = lock._getLoop().createFuture<boolean>();
+    const fut = boundLoop(lock).createFuture<boolean>();
     (lock._waiters ??= new Deque()).push(fut);
     this._wait(fut);
   }

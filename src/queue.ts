@@ -10,7 +10,8 @@ import { Deque } from "./deque.ts";
 import { QueueEmpty, QueueFull, QueueShutDown, ValueError } from "./errors.ts";
 import { Event } from "./event.ts";
 import { type Future, PENDING } from "./future.ts";
-import { LoopBound } from "./loop_bound.ts";
+import type { EventLoop } from "./loop.ts";
+import { boundLoop } from "./loop_bound.ts";
 import type { Coroutine } from "./task.ts";
 import { describe } from "./util.ts";
 
@@ -71,7 +72,9 @@ function repr(v: unknown): string {
  * });
  * ```
  */
-export class Queue<T = unknown> extends LoopBound {
+export class Queue<T = unknown> {
+  /** @ignore The loop this primitive bound to on first use (see `loop_bound.ts`). */
+  _loop: EventLoop | null = null;
   /** @ignore */
   _maxsize: number;
   /** @ignore FIFO storage (LifoQueue pops it from the other end). */
@@ -92,7 +95,6 @@ export class Queue<T = unknown> extends LoopBound {
    * non-number `maxsize` is a `TypeError`.
    */
   constructor(maxsize = 0) {
-    super();
     this._maxsize = checkMaxsize(maxsize, new.target.name);
     this._finished._value = true;
     const ring = maxsize > 0 && maxsize < PREALLOCATE_MAX ? Math.ceil(maxsize) : 16;
@@ -343,7 +345,7 @@ export class Queue<T = unknown> extends LoopBound {
    * console.log(String(q)); // "<Queue maxsize=0 _queue=[1] tasks=1>"
    * ```
    */
-  override toString(): string {
+  toString(): string {
     return `<${this.constructor.name} ${this._format()}>`;
   }
 
@@ -433,7 +435,7 @@ class QueueGet<T> extends CoroOp<T> {
     const q = this._q;
     if (q._qsize() === 0) {
       if (q._isShutdown) throw new QueueShutDown("get on a queue that was shut down and is empty");
-      const fut = q._getLoop().createFuture<void>();
+      const fut = boundLoop(q).createFuture<void>();
       q._getters.push(fut);
       this._wait(fut);
       return;
@@ -481,7 +483,7 @@ class QueuePut<T> extends CoroOp<void> {
     const q = this._q;
     if (q.full()) {
       if (q._isShutdown) throw new QueueShutDown("put on a queue that was shut down");
-      const fut = q._getLoop().createFuture<void>();
+      const fut = boundLoop(q).createFuture<void>();
       q._putters.push(fut);
       this._wait(fut);
       return;

@@ -7,7 +7,8 @@ import { Deque } from "./deque.ts";
 import { ValueError } from "./errors.ts";
 import { type Future, PENDING } from "./future.ts";
 import { checkBody, type Guard, guardOf, type ScopedBody, withHeld } from "./guard.ts";
-import { LoopBound } from "./loop_bound.ts";
+import type { EventLoop } from "./loop.ts";
+import { boundLoop } from "./loop_bound.ts";
 import type { Coroutine } from "./task.ts";
 import { describe } from "./util.ts";
 
@@ -54,7 +55,9 @@ function checkValue(value: unknown, what: string): number {
  * });
  * ```
  */
-export class Semaphore extends LoopBound {
+export class Semaphore {
+  /** @ignore The loop this primitive bound to on first use (see `loop_bound.ts`). */
+  _loop: EventLoop | null = null;
   /** @ignore */
   _value: number;
   /** @ignore */
@@ -65,7 +68,6 @@ export class Semaphore extends LoopBound {
    * value is a `ValueError`; a non-number a `TypeError`.
    */
   constructor(value = 1) {
-    super();
     this._value = checkValue(value, new.target.name);
   }
 
@@ -109,7 +111,7 @@ export class Semaphore extends LoopBound {
       this._value--;
       return true;
     }
-    const fut = this._getLoop().createFuture<boolean>();
+    const fut = boundLoop(this).createFuture<boolean>();
     (this._waiters ??= new Deque()).push(fut);
     let ok = false;
     try {
@@ -197,7 +199,7 @@ export class Semaphore extends LoopBound {
    * console.log(String(new Semaphore(2))); // "<Semaphore [unlocked, value:2]>"
    * ```
    */
-  override toString(): string {
+  toString(): string {
     let extra = this.locked() ? "locked" : `unlocked, value:${this._value}`;
     const n = this._waiters?.length ?? 0;
     if (n > 0) extra += `, waiters:${n}`;

@@ -9,7 +9,8 @@
  */
 import { IncompleteReadError, LimitOverrunError, RuntimeError, ValueError } from "./errors.ts";
 import { type Future, PENDING } from "./future.ts";
-import { LoopBound } from "./loop_bound.ts";
+import type { EventLoop } from "./loop.ts";
+import { boundLoop } from "./loop_bound.ts";
 import type { Coroutine } from "./task.ts";
 import { describe } from "./util.ts";
 
@@ -215,7 +216,9 @@ function reprValue(v: unknown): string {
  *
  * @category I/O
  */
-export class StreamReader extends LoopBound {
+export class StreamReader {
+  /** @ignore The loop this primitive bound to on first use (see `loop_bound.ts`). */
+  _loop: EventLoop | null = null;
   /** @ignore */
   _limit: number;
   /** @ignore Storage; the buffered bytes are `_buf[_head, _tail)`. */
@@ -242,7 +245,6 @@ export class StreamReader extends LoopBound {
    * a positive integer: otherwise `ValueError` (`TypeError` if not a number).
    */
   constructor(options?: StreamReaderOptions) {
-    super();
     const limit = options?.limit ?? DEFAULT_LIMIT;
     if (typeof limit !== "number") {
       throw new TypeError(`StreamReader limit must be a number of bytes, got ${describe(limit)}`);
@@ -588,7 +590,7 @@ export class StreamReader extends LoopBound {
    * console.log(String(reader)); // "<StreamReader 4 bytes eof limit=123>"
    * ```
    */
-  override toString(): string {
+  toString(): string {
     const info = ["StreamReader"];
     const size = this._tail - this._head;
     if (size > 0) info.push(`${size} bytes`);
@@ -641,7 +643,7 @@ export class StreamReader extends LoopBound {
       this._paused = false;
       this._transport!.resumeReading();
     }
-    const fut = this._getLoop().createFuture<void>();
+    const fut = boundLoop(this).createFuture<void>();
     this._waiter = fut;
     try {
       yield* fut;
