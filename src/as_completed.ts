@@ -17,7 +17,11 @@ import type { EventLoop, TimerHandle } from "./loop.ts";
 import type { Awaitable, Coroutine } from "./task.ts";
 import { describe, isCoroutine } from "./util.ts";
 
-/** Options for {@linkcode asCompleted}. */
+/**
+ * Options for {@linkcode asCompleted}.
+ *
+ * @category Combinators
+ */
 export interface AsCompletedOptions {
   /**
    * After this many ms, every remaining `yield* next` throws `TimeoutError`
@@ -35,6 +39,8 @@ function onTimeout(it: AsCompletedIterator<any>): void {
  * What {@linkcode asCompleted} returns: an iterator of coroutines, one per
  * distinct awaitable. The first one evaluates to the result of whichever
  * awaitable finishes first, and so on. Iteration can stop and resume later.
+ *
+ * @category Combinators
  */
 export class AsCompletedIterator<T> implements IterableIterator<Coroutine<T>> {
   /** @ignore */
@@ -206,6 +212,8 @@ export class AsCompletedIterator<T> implements IterableIterator<Coroutine<T>> {
  *   console.log(order); // ["a", "b", "c"]
  * }, { clock: "virtual" });
  * ```
+ *
+ * @category Combinators
  */
 export function asCompleted<A extends Awaitable<unknown>>(
   aws: Iterable<A>,

@@ -43,6 +43,8 @@ type State = typeof FILLING | typeof DRAINING | typeof RESETTING | typeof BROKEN
  *   console.log(seen.slice(0, 3).every((s) => s.endsWith("arrived"))); // true
  * });
  * ```
+ *
+ * @category Synchronization
  */
 export class Barrier {
   /** @ignore Notifies every waiter whenever the state changes. */

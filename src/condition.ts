@@ -49,6 +49,8 @@ import { describe } from "./util.ts";
  *   console.log(yield* consumer); // 42
  * });
  * ```
+ *
+ * @category Synchronization
  */
 export class Condition {
   /** @ignore The loop this primitive bound to on first use (see `loop_bound.ts`). */

@@ -46,6 +46,8 @@ function checkVar(v: unknown, what: string): void {
  * ctx.run(() => user.set("ada"));
  * console.log(user.get(), ctx.get(user)); // "nobody" "ada"
  * ```
+ *
+ * @category Context
  */
 export class Context implements Iterable<ContextVar<unknown>> {
   /** @ignore */
@@ -291,6 +293,8 @@ export function enterData(data: ContextData): Context {
  * v.set("b");
  * console.log(snapshot.get(v), v.get()); // undefined "b"
  * ```
+ *
+ * @category Context
  */
 export function copyContext(): Context {
   return current.copy();
@@ -318,6 +322,8 @@ export function copyContext(): Context {
  * }
  * console.log(v.get()); // 1
  * ```
+ *
+ * @category Context
  */
 export class Token<T> implements Disposable {
   /** Marks "the variable had no value" in {@linkcode Token.oldValue}. */
@@ -421,6 +427,8 @@ export class Token<T> implements Disposable {
  *   console.log(yield* child); // "req-1"
  * });
  * ```
+ *
+ * @category Context
  */
 export class ContextVar<T> {
   readonly #name: string;

@@ -29,6 +29,8 @@
  *   }
  * });
  * ```
+ *
+ * @category Errors
  */
 export class CancelledError extends Error {
   /** Creates the error; `message` is the argument given to `cancel(msg)`. */
@@ -74,6 +76,8 @@ const NO_STACK = "    at <a suspension point: run the loop in debug mode for the
  * const e = new TimeoutError("took too long");
  * console.log(e.name); // "TimeoutError"
  * ```
+ *
+ * @category Errors
  */
 export class TimeoutError extends Error {
   /** Creates the error. */
@@ -92,6 +96,8 @@ export class TimeoutError extends Error {
  * import { InvalidStateError } from "@aio/aio";
  * console.log(new InvalidStateError("Result is not set.").name);
  * ```
+ *
+ * @category Errors
  */
 export class InvalidStateError extends Error {
   /** Creates the error. */
@@ -114,6 +120,8 @@ export class InvalidStateError extends Error {
  *   console.log(e instanceof RuntimeError); // true: no loop is running here
  * }
  * ```
+ *
+ * @category Errors
  */
 export class RuntimeError extends Error {
   /** Creates the error. */
@@ -131,6 +139,8 @@ export class RuntimeError extends Error {
  * import { ValueError } from "@aio/aio";
  * console.log(new ValueError("maxWorkers must be >= 1").name);
  * ```
+ *
+ * @category Errors
  */
 export class ValueError extends Error {
   /** Creates the error. */
@@ -153,6 +163,8 @@ export class ValueError extends Error {
  *   console.log(e instanceof LookupError); // true
  * }
  * ```
+ *
+ * @category Errors
  */
 export class LookupError extends Error {
   /** Creates the error. */
@@ -170,6 +182,8 @@ export class LookupError extends Error {
  * import { QueueEmpty } from "@aio/aio";
  * console.log(new QueueEmpty().name);
  * ```
+ *
+ * @category Errors
  */
 export class QueueEmpty extends Error {
   /** Creates the error. */
@@ -187,6 +201,8 @@ export class QueueEmpty extends Error {
  * import { QueueFull } from "@aio/aio";
  * console.log(new QueueFull().name);
  * ```
+ *
+ * @category Errors
  */
 export class QueueFull extends Error {
   /** Creates the error. */
@@ -204,6 +220,8 @@ export class QueueFull extends Error {
  * import { QueueShutDown } from "@aio/aio";
  * console.log(new QueueShutDown().name);
  * ```
+ *
+ * @category Errors
  */
 export class QueueShutDown extends Error {
   /** Creates the error. */
@@ -221,6 +239,8 @@ export class QueueShutDown extends Error {
  * import { BrokenBarrierError } from "@aio/aio";
  * console.log(new BrokenBarrierError().name);
  * ```
+ *
+ * @category Errors
  */
 export class BrokenBarrierError extends Error {
   /** Creates the error. */
@@ -238,6 +258,8 @@ export class BrokenBarrierError extends Error {
  * import { BrokenWorkerError } from "@aio/aio";
  * console.log(new BrokenWorkerError("worker 1 exited").name);
  * ```
+ *
+ * @category Errors
  */
 export class BrokenWorkerError extends Error {
   /** Creates the error. */
@@ -258,6 +280,8 @@ export class BrokenWorkerError extends Error {
  * const g = new ExceptionGroup("two failures", [new Error("a"), new Error("b")]);
  * console.log(g.exceptions.length); // 2
  * ```
+ *
+ * @category Errors
  */
 export class ExceptionGroup extends AggregateError {
   /** The grouped errors, in the order they were collected. */
@@ -288,7 +312,7 @@ export class ExceptionGroup extends AggregateError {
  * console.log(e.partial.length, e.expected); // 3 10
  * ```
  *
- * @category I/O
+ * @category Errors
  */
 export class IncompleteReadError extends Error {
   /** The bytes read before the end of the stream. */
@@ -321,7 +345,7 @@ export class IncompleteReadError extends Error {
  * console.log(e.name, e.consumed); // "LimitOverrunError" 65537
  * ```
  *
- * @category I/O
+ * @category Errors
  */
 export class LimitOverrunError extends Error {
   /** How many bytes, from the start of the buffer, are to be consumed. */
@@ -354,7 +378,7 @@ export class LimitOverrunError extends Error {
  * }
  * ```
  *
- * @category Running
+ * @category Errors
  */
 export class KeyboardInterrupt extends Error {
   /** Creates the error. */

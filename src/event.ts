@@ -29,6 +29,8 @@ import type { Coroutine } from "./task.ts";
  *   yield* waiter;
  * });
  * ```
+ *
+ * @category Synchronization
  */
 export class Event {
   /** @ignore The loop this primitive bound to on first use (see `loop_bound.ts`). */

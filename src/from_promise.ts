@@ -71,6 +71,8 @@ class PromiseFuture<T> extends Future<T> {
  *   slow.cancel(); // aborts the signal: the host timer is cleared
  * });
  * ```
+ *
+ * @category Tasks and futures
  */
 export function fromPromise<T>(
   source: PromiseLike<T> | ((signal: AbortSignal) => PromiseLike<T>),

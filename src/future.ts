@@ -33,7 +33,11 @@ export const FINISHED = 2;
  */
 export const suspending: { fut: Future<unknown> | null } = { fut: null };
 
-/** A done callback: receives the future that completed. */
+/**
+ * A done callback: receives the future that completed.
+ *
+ * @category Tasks and futures
+ */
 export type DoneCallback<F> = (future: F) => void;
 
 /**
@@ -76,6 +80,8 @@ const collected = new FinalizationRegistry<Unretrieved>((held) => {
  * });
  * console.log(value); // 42
  * ```
+ *
+ * @category Tasks and futures
  */
 export class Future<T = unknown> implements PromiseLike<T> {
   /** @ignore */

@@ -20,6 +20,8 @@ import { describe, isCoroutine } from "./util.ts";
 /**
  * The result of `gather(aws)`: a tuple with, at each position, what the
  * awaitable at that position evaluates to.
+ *
+ * @category Combinators
  */
 export type GatherResults<T extends readonly unknown[]> = {
   -readonly [K in keyof T]: AwaitableResult<T[K]>;
@@ -30,12 +32,18 @@ export type GatherResults<T extends readonly unknown[]> = {
  * holds the awaitable's result or the error it failed with (a
  * `CancelledError` for one that was cancelled). A thrown non-`Error` value
  * sits in its slot as it was thrown.
+ *
+ * @category Combinators
  */
 export type GatherSettledResults<T extends readonly unknown[]> = {
   -readonly [K in keyof T]: AwaitableResult<T[K]> | Error;
 };
 
-/** Options for {@linkcode gather}. */
+/**
+ * Options for {@linkcode gather}.
+ *
+ * @category Combinators
+ */
 export interface GatherOptions {
   /**
    * Put errors (and `CancelledError`s) in the result array instead of
@@ -164,6 +172,8 @@ class GatheringFuture<T> extends Future<T> {
  *   console.log(a, b, loop.time()); // "a" 2 5000: five seconds, not ten
  * }, { clock: "virtual" });
  * ```
+ *
+ * @category Combinators
  */
 export function gather<const T extends readonly Awaitable<unknown>[]>(
   aws: T,
@@ -184,6 +194,8 @@ export function gather<const T extends readonly Awaitable<unknown>[]>(
  *   console.log(r instanceof RangeError, e instanceof RangeError); // true true
  * });
  * ```
+ *
+ * @category Combinators
  */
 export function gather<const T extends readonly Awaitable<unknown>[]>(
   aws: T,
@@ -200,6 +212,8 @@ export function gather<const T extends readonly Awaitable<unknown>[]>(
  *   console.log(yield* gather([sleep(1, 1)], { returnExceptions: settle })); // [1]
  * });
  * ```
+ *
+ * @category Combinators
  */
 export function gather<const T extends readonly Awaitable<unknown>[]>(
   aws: T,

@@ -39,6 +39,8 @@ export interface Acquirable {
  * };
  * console.log(await run(() => new Lock().with(body))); // 42
  * ```
+ *
+ * @category Synchronization
  */
 export type ScopedBody<R, A extends unknown[] = []> = Coroutine<R> | ((...args: A) => Coroutine<R>);
 
@@ -65,6 +67,8 @@ export type ScopedBody<R, A extends unknown[] = []> = Coroutine<R> | ((...args: 
  *   console.log(lock.locked()); // false
  * });
  * ```
+ *
+ * @category Synchronization
  */
 export class Guard implements Disposable {
   #owner: Acquirable | null;

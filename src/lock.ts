@@ -44,6 +44,8 @@ import type { Coroutine } from "./task.ts";
  *   console.log(balance); // 20
  * });
  * ```
+ *
+ * @category Synchronization
  */
 export class Lock {
   /** @ignore The loop this primitive bound to on first use (see `loop_bound.ts`). */

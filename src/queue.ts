@@ -71,6 +71,8 @@ function repr(v: unknown): string {
  *   console.log(yield* consumer); // 15
  * });
  * ```
+ *
+ * @category Queues
  */
 export class Queue<T = unknown> {
   /** @ignore The loop this primitive bound to on first use (see `loop_bound.ts`). */
@@ -514,6 +516,8 @@ class QueuePut<T> extends CoroOp<void> {
  * for (const n of [1, 2, 3]) q.putNowait(n);
  * console.log(q.getNowait(), q.getNowait(), q.getNowait()); // 3 2 1
  * ```
+ *
+ * @category Queues
  */
 export class LifoQueue<T = unknown> extends Queue<T> {
   /** @ignore */
@@ -540,6 +544,8 @@ export class LifoQueue<T = unknown> extends Queue<T> {
  * q.putNowait(new Date(2024, 0, 1));
  * console.log(q.getNowait().getFullYear()); // 2024
  * ```
+ *
+ * @category Queues
  */
 export type Compare<T> = (a: T, b: T) => number;
 
@@ -694,6 +700,8 @@ function defaultCompare(a: unknown, b: unknown): number {
  * byDeadline.putNowait({ due: 10 });
  * console.log(byDeadline.getNowait().due); // 10
  * ```
+ *
+ * @category Queues
  */
 export class PriorityQueue<T = unknown> extends Queue<T> {
   /** @ignore Binary min-heap of items… */

@@ -29,6 +29,8 @@ export function peekRunningLoop(): EventLoop | null {
  *   console.log(loop.time() >= 0); // true
  * });
  * ```
+ *
+ * @category Running
  */
 export function getRunningLoop(): EventLoop {
   if (running === null) {

@@ -54,6 +54,8 @@ function checkValue(value: unknown, what: string): number {
  *   console.log(peak); // 2
  * });
  * ```
+ *
+ * @category Synchronization
  */
 export class Semaphore {
   /** @ignore The loop this primitive bound to on first use (see `loop_bound.ts`). */
@@ -242,6 +244,8 @@ export class Semaphore {
  *   console.log(e instanceof ValueError); // true
  * }
  * ```
+ *
+ * @category Synchronization
  */
 export class BoundedSemaphore extends Semaphore {
   /** @ignore */

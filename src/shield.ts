@@ -32,6 +32,8 @@ import type { Awaitable } from "./task.ts";
  *   console.log(yield* save); // "saved"
  * }, { clock: "virtual" });
  * ```
+ *
+ * @category Combinators
  */
 export function shield<T>(aw: Awaitable<T>): Future<T> {
   checkAwaitable(aw, "shield()");

@@ -51,6 +51,8 @@ function* sleepFor<T>(ms: number, result: T): Coroutine<T> {
  *   console.log(v, loop.time() - t0); // "rested" 1500
  * }, { clock: "virtual" });
  * ```
+ *
+ * @category Tasks and futures
  */
 export function sleep<T = undefined>(ms: number, result?: T): Coroutine<T> {
   return sleepFor(checkDelay(ms, "sleep() delay"), result as T);

@@ -12,7 +12,11 @@ import { getRunningLoop } from "./running.ts";
 import type { Awaitable, Coroutine, Task, TaskOptions } from "./task.ts";
 import { describe, isCoroutine } from "./util.ts";
 
-/** What a task group runs: a coroutine function given the group. */
+/**
+ * What a task group runs: a coroutine function given the group.
+ *
+ * @category Combinators
+ */
 export type TaskGroupBody<T> = (tg: TaskGroup) => Awaitable<T>;
 
 /**
@@ -43,6 +47,8 @@ export type TaskGroupBody<T> = (tg: TaskGroup) => Awaitable<T>;
  *   console.log(results.map((t) => t.result())); // ["a", "b"]
  * }, { clock: "virtual" });
  * ```
+ *
+ * @category Combinators
  */
 export class TaskGroup {
   /** @ignore */
@@ -298,6 +304,8 @@ function checkBody(body: unknown): void {
  *   }
  * }, { clock: "virtual" });
  * ```
+ *
+ * @category Combinators
  */
 export function taskGroup<T>(body: TaskGroupBody<T>): Coroutine<T> {
   checkBody(body);

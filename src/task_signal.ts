@@ -49,7 +49,7 @@ import { peekRunningLoop } from "./running.ts";
  * });
  * ```
  *
- * @category I/O
+ * @category Tasks and futures
  */
 export function taskSignal(): AbortSignal {
   const task = peekRunningLoop()?._currentTask ?? null;

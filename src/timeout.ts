@@ -18,7 +18,11 @@ const EXPIRED = 3;
 const EXITED = 4;
 const STATE_NAMES = ["created", "active", "expiring", "expired", "finished"];
 
-/** What a timeout scope runs: a coroutine function given the scope, or an awaitable. */
+/**
+ * What a timeout scope runs: a coroutine function given the scope, or an awaitable.
+ *
+ * @category Combinators
+ */
 export type TimeoutBody<T> = ((cm: Timeout) => Awaitable<T>) | Awaitable<T>;
 
 function expire(cm: Timeout): void {
@@ -47,6 +51,8 @@ function expire(cm: Timeout): void {
  *   console.log(loop.time()); // 300
  * }, { clock: "virtual" });
  * ```
+ *
+ * @category Combinators
  */
 export class Timeout {
   /** @ignore */
@@ -366,6 +372,8 @@ function* scope<T>(
  *   }
  * }, { clock: "virtual" });
  * ```
+ *
+ * @category Combinators
  */
 export function timeout<T>(ms: number | null, body: TimeoutBody<T>): Coroutine<T> {
   const delay = checkTimeout(ms, "timeout() delay");
@@ -390,6 +398,8 @@ export function timeout<T>(ms: number | null, body: TimeoutBody<T>): Coroutine<T
  *   }
  * }, { clock: "virtual" });
  * ```
+ *
+ * @category Combinators
  */
 export function timeoutAt<T>(when: number | null, body: TimeoutBody<T>): Coroutine<T> {
   if (when !== null && (typeof when !== "number" || Number.isNaN(when))) {

@@ -29,6 +29,8 @@ import "./executor/pool.ts";
  * });
  * console.log(bytes > 0); // true
  * ```
+ *
+ * @category Executors
  */
 export function toThread<F extends JobFunction>(
   fn: F | WorkerFunction<F>,

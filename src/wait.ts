@@ -27,6 +27,8 @@ import { describe, isCoroutine } from "./util.ts";
  *   slow.cancel();
  * });
  * ```
+ *
+ * @category Combinators
  */
 export const FIRST_COMPLETED = "FIRST_COMPLETED";
 /**
@@ -45,6 +47,8 @@ export const FIRST_COMPLETED = "FIRST_COMPLETED";
  *   bad.exception(); // seen: not reported as never retrieved
  * });
  * ```
+ *
+ * @category Combinators
  */
 export const FIRST_EXCEPTION = "FIRST_EXCEPTION";
 /**
@@ -58,13 +62,23 @@ export const FIRST_EXCEPTION = "FIRST_EXCEPTION";
  *   console.log(done.size, pending.size); // 1 0
  * });
  * ```
+ *
+ * @category Combinators
  */
 export const ALL_COMPLETED = "ALL_COMPLETED";
 
-/** When {@linkcode wait} returns. */
+/**
+ * When {@linkcode wait} returns.
+ *
+ * @category Combinators
+ */
 export type ReturnWhen = typeof FIRST_COMPLETED | typeof FIRST_EXCEPTION | typeof ALL_COMPLETED;
 
-/** Options for {@linkcode wait}. */
+/**
+ * Options for {@linkcode wait}.
+ *
+ * @category Combinators
+ */
 export interface WaitOptions {
   /**
    * Return after this many ms even if the condition is not met (the
@@ -105,6 +119,8 @@ function releaseWaiter(waiter: Future<void>): void {
  *   b.cancel();
  * }, { clock: "virtual" });
  * ```
+ *
+ * @category Combinators
  */
 export function wait<F extends Future<unknown>>(
   aws: Iterable<F>,

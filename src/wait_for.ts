@@ -76,6 +76,8 @@ function* waitForever<T>(aw: Awaitable<T>): Coroutine<T> {
  *   console.log(yield* waitFor(sleep(10, "quick"), 1000)); // "quick"
  * }, { clock: "virtual" });
  * ```
+ *
+ * @category Combinators
  */
 export function waitFor<T>(aw: Awaitable<T>, timeoutMs: number | null): Coroutine<T> {
   checkAwaitable(aw, "waitFor()");

@@ -8,6 +8,8 @@
 /**
  * A function a worker can run as a job: plain, async, or a coroutine
  * function (`function*`).
+ *
+ * @category Executors
  */
 // deno-lint-ignore no-explicit-any
 export type JobFunction = (...args: any[]) => unknown;
@@ -15,6 +17,8 @@ export type JobFunction = (...args: any[]) => unknown;
 /**
  * What a job produces once it is done: a coroutine function's return value,
  * an async function's resolved value, or a plain function's result.
+ *
+ * @category Executors
  */
 export type JobResult<R> = R extends Generator<unknown, infer T, unknown> ? T : Awaited<R>;
 
@@ -22,6 +26,8 @@ export type JobResult<R> = R extends Generator<unknown, infer T, unknown> ? T : 
  * A function the worker imports: the export `exportName` of the module at
  * `url`. Made by {@linkcode workerFunction}. The type parameter carries the
  * function's signature so `submit` can check arguments and result.
+ *
+ * @category Executors
  */
 export class WorkerFunction<F extends JobFunction = JobFunction> {
   /** The module's absolute URL (`file:`, `https:`, `jsr:`, `npm:`…). */
@@ -66,6 +72,8 @@ export class WorkerFunction<F extends JobFunction = JobFunction> {
  * await using pool = new WorkerPoolExecutor();
  * console.log(await pool.submit(fib, 30)); // 832040
  * ```
+ *
+ * @category Executors
  */
 export function workerFunction<F extends JobFunction = JobFunction>(
   moduleUrl: string | URL,

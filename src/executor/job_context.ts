@@ -29,6 +29,8 @@ const g = globalThis as unknown as Record<symbol, JobContext | undefined>;
  *   return await res.text();
  * }, "https://example.com");
  * ```
+ *
+ * @category Executors
  */
 export class JobContext {
   /** @ignore */
@@ -149,6 +151,8 @@ export function enterJob(ctx: JobContext | undefined): JobContext | undefined {
  *   return n;
  * }
  * ```
+ *
+ * @category Executors
  */
 export function currentJob(): JobContext {
   const ctx = g[CURRENT];
@@ -194,6 +198,8 @@ export function currentJob(): JobContext {
  *   return (await res.arrayBuffer()).byteLength;
  * }
  * ```
+ *
+ * @category Executors
  */
 export function jobSignal(): AbortSignal {
   return currentJob().signal;

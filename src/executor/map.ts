@@ -31,6 +31,8 @@ interface Chunk {
  *   }
  * });
  * ```
+ *
+ * @category Executors
  */
 export class MapResults<R> implements Iterable<Coroutine<R>>, AsyncIterable<R> {
   /** @ignore */

@@ -42,7 +42,11 @@ import {
 import { deserializeError, type SerializedError } from "./remote_error.ts";
 import { takeTransfer } from "./transfer.ts";
 
-/** Options of {@linkcode WorkerPoolExecutor}. */
+/**
+ * Options of {@linkcode WorkerPoolExecutor}.
+ *
+ * @category Executors
+ */
 export interface WorkerPoolOptions {
   /** Most workers at once; default `navigator.hardwareConcurrency`. `< 1` is a `ValueError`. */
   maxWorkers?: number;
@@ -96,7 +100,11 @@ export interface WorkerPoolOptions {
   name?: string;
 }
 
-/** Options of one job; see {@linkcode WorkerPoolExecutor.submitWith}. */
+/**
+ * Options of one job; see {@linkcode WorkerPoolExecutor.submitWith}.
+ *
+ * @category Executors
+ */
 export interface SubmitOptions {
   /**
    * The job fails with `TimeoutError` if it runs longer than this (ms). The
@@ -106,7 +114,11 @@ export interface SubmitOptions {
   timeoutMs?: number;
 }
 
-/** Options of {@linkcode WorkerPoolExecutor.map}. */
+/**
+ * Options of {@linkcode WorkerPoolExecutor.map}.
+ *
+ * @category Executors
+ */
 export interface MapOptions {
   /** Items sent to a worker per message (one job per chunk); default 1. */
   chunksize?: number;
@@ -121,6 +133,8 @@ export interface MapOptions {
 /**
  * A snapshot of a pool, for tests and monitoring. `submitted` always equals
  * `queued + running + done`.
+ *
+ * @category Executors
  */
 export interface PoolStats {
   /** Live workers, including those finishing an abandoned job. */
@@ -140,7 +154,11 @@ export interface PoolStats {
   submitted: number;
 }
 
-/** Shown as the `fn` of `submit`, `map` and `runInExecutor`. */
+/**
+ * Shown as the `fn` of `submit`, `map` and `runInExecutor`.
+ *
+ * @category Executors
+ */
 export type Job<F extends JobFunction> = F | WorkerFunction<F>;
 
 interface FnRecord {
@@ -193,6 +211,8 @@ let poolCounter = 0;
  * });
  * console.log(results); // [832040, 1346269]
  * ```
+ *
+ * @category Executors
  */
 export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable {
   /** @ignore */

@@ -33,6 +33,8 @@ const marks: WeakMap<object, Transferable[]> = g[KEY] ??= new WeakMap();
  * );
  * console.log(sum, bytes.byteLength); // 0 0: the buffer moved to the worker
  * ```
+ *
+ * @category Executors
  */
 export function transfer<T>(value: T, list: Transferable[]): T {
   if (typeof value !== "object" || value === null) {

@@ -6,7 +6,11 @@
  * @module
  */
 
-/** Which implementation backs a loop's ready queue and timer queue. */
+/**
+ * Which implementation backs a loop's ready queue and timer queue.
+ *
+ * @category Running
+ */
 export type CoreKind = "wasm" | "ts";
 
 /**
