@@ -40,6 +40,25 @@ function onTimeout(it: AsCompletedIterator<any>): void {
  * distinct awaitable. The first one evaluates to the result of whichever
  * awaitable finishes first, and so on. Iteration can stop and resume later.
  *
+ * @example
+ * ```ts
+ * import { asCompleted, type AsCompletedIterator, run, sleep } from "@aio/aio";
+ * await run(function* () {
+ *   const it: AsCompletedIterator<string> = asCompleted([
+ *     sleep(30, "slow"),
+ *     sleep(10, "fast"),
+ *     sleep(20, "medium"),
+ *   ]);
+ *   for (const next of it) {
+ *     console.log(yield* next); // "fast"
+ *     break; // stop after the first...
+ *   }
+ *   for (const next of it) {
+ *     console.log(yield* next); // ...and resume: "medium", then "slow"
+ *   }
+ * }, { clock: "virtual" });
+ * ```
+ *
  * @category Combinators
  */
 export class AsCompletedIterator<T> implements IterableIterator<Coroutine<T>> {
@@ -62,7 +81,7 @@ export class AsCompletedIterator<T> implements IterableIterator<Coroutine<T>> {
   /** @ignore One callback for every future. */
   _onCompletion = (f: Future<T>): void => this._handleCompletion(f);
 
-  /** @internal Made by `asCompleted`. */
+  /** @ignore Made by `asCompleted`. */
   constructor(loop: EventLoop, todo: Set<Future<T>>, timeout: number | null) {
     this._loop = loop;
     this._todo = todo;

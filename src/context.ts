@@ -337,7 +337,7 @@ export class Token<T> implements Disposable {
   readonly #var: ContextVar<T>;
   readonly #oldValue: T | typeof Token.MISSING;
 
-  /** @internal Tokens come from `ContextVar.set`. */
+  /** @ignore Tokens come from `ContextVar.set`. */
   constructor(ctx: Context, v: ContextVar<T>, oldValue: T | typeof Token.MISSING) {
     this._ctx = ctx;
     this._epoch = ctx._epoch;

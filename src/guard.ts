@@ -73,7 +73,7 @@ export type ScopedBody<R, A extends unknown[] = []> = Coroutine<R> | ((...args: 
 export class Guard implements Disposable {
   #owner: Acquirable | null;
 
-  /** @internal Guards come from `guard()`. */
+  /** @ignore Guards come from `guard()`. */
   constructor(owner: Acquirable) {
     this.#owner = owner;
   }

@@ -271,7 +271,7 @@ export class HttpServer<Addr extends Deno.Addr = Deno.NetAddr>
   /** @ignore `shutdown()` waiting for `_pending` to empty. */
   _idleWaiters: Future<void>[] = [];
 
-  /** @internal Made by `serve`. */
+  /** @ignore Made by `serve`. */
   constructor(
     loop: EventLoop,
     handler: HttpHandler<Deno.Addr>,

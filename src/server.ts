@@ -150,7 +150,7 @@ export class Server implements LoopResource, AsyncDisposable {
   /** @ignore `serveForever()`: settled at `close()`. */
   _serveWaiters: Future<void>[] = [];
 
-  /** @internal Made by `startServer` and `startUnixServer`. */
+  /** @ignore Made by `startServer` and `startUnixServer`. */
   constructor(
     loop: EventLoop,
     listener: Deno.Listener,

@@ -806,7 +806,7 @@ export class StreamLineIterator implements IterableIterator<Coroutine<Uint8Array
   /** @ignore */
   _reader: StreamReader;
 
-  /** @internal Made by `StreamReader.lines()`. */
+  /** @ignore Made by `StreamReader.lines()`. */
   constructor(reader: StreamReader) {
     this._reader = reader;
   }

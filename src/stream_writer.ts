@@ -104,7 +104,7 @@ export class StreamWriter implements Disposable {
   /** @ignore Settles once the sink is closed. */
   _closed: Future<void>;
 
-  /** @internal Made by `openConnection`, `startServer` and subprocesses. */
+  /** @ignore Made by `openConnection`, `startServer` and subprocesses. */
   constructor(sink: ByteSink, reader: StreamReader | null, loop: EventLoop) {
     this._sink = sink;
     this._reader = reader;

@@ -554,7 +554,7 @@ export class Process implements Disposable, LoopResource {
   /** @ignore */
   _readers: (PipeReadTransport | StdoutPump)[] = [];
 
-  /** @internal Made by createSubprocessExec and createSubprocessShell. */
+  /** @ignore Made by createSubprocessExec and createSubprocessShell. */
   constructor(
     loop: EventLoop,
     child: Deno.ChildProcess,

@@ -27,6 +27,20 @@ export type JobResult<R> = R extends Generator<unknown, infer T, unknown> ? T : 
  * `url`. Made by {@linkcode workerFunction}. The type parameter carries the
  * function's signature so `submit` can check arguments and result.
  *
+ * @example
+ * ```ts
+ * import { WorkerFunction, workerFunction, WorkerPoolExecutor } from "@aio/aio";
+ * // A data: URL keeps the example in one file; real code passes
+ * // new URL("./jobs.ts", import.meta.url).
+ * const double = workerFunction<(x: number) => number>(
+ *   "data:text/javascript,export const double = (x) => 2 * x;",
+ *   "double",
+ * );
+ * console.log(double instanceof WorkerFunction, double.exportName); // true "double"
+ * await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+ * console.log(await pool.submit(double, 21)); // 42
+ * ```
+ *
  * @category Executors
  */
 export class WorkerFunction<F extends JobFunction = JobFunction> {

@@ -44,7 +44,7 @@ export class JobContext {
   /** @ignore The slot value that means "stop requested". */
   _stopValue: number;
 
-  /** @internal Made by the worker for each job. */
+  /** @ignore Made by the worker for each job. */
   constructor(slots: Int32Array | null = null, slot = 0, stopValue = -2) {
     this._slots = slots;
     this._slot = slot;

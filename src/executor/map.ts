@@ -52,7 +52,7 @@ export class MapResults<R> implements Iterable<Coroutine<R>>, AsyncIterable<R> {
   /** @ignore */
   _closed = false;
 
-  /** @internal Made by `WorkerPoolExecutor.map`. */
+  /** @ignore Made by `WorkerPoolExecutor.map`. */
   constructor(
     submit: (items: unknown[]) => JobFuture<ChunkResult>,
     iterable: Iterable<unknown>,
