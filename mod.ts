@@ -47,10 +47,14 @@ export {
   allTasks,
   type Awaitable,
   type Coroutine,
+  createEagerTaskFactory,
   createTask,
   currentTask,
+  eagerTaskFactory,
   ensureFuture,
   Task,
+  type TaskConstructor,
+  type TaskFactory,
   type TaskOptions,
 } from "./src/task.ts";
 export {

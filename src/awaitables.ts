@@ -83,7 +83,10 @@ export function toFuture<T>(x: Awaitable<T>, loop: EventLoop, what: string): Fut
     checkLoop(x, loop, what);
     return x;
   }
-  return new Task(x as Coroutine<T>, loop);
+  // Through the loop's task factory, as asyncio's ensure_future.
+  return loop._taskFactory === null
+    ? new Task(x as Coroutine<T>, loop)
+    : loop.createTask(x as Coroutine<T>);
 }
 
 /**

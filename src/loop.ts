@@ -12,7 +12,7 @@ import { peekRunningLoop, setRunningLoop } from "./running.ts";
 import { createCore } from "./scheduler/mod.ts";
 import type { CoreKind, SchedulerCore } from "./scheduler/types.ts";
 import { addSignalHandler, removeSignalHandler } from "./signals.ts";
-import { type Coroutine, Task, type TaskOptions, toCoroutine } from "./task.ts";
+import { type Coroutine, Task, type TaskFactory, type TaskOptions, toCoroutine } from "./task.ts";
 import { checkDelay, describe } from "./util.ts";
 
 /** Options for {@linkcode EventLoop} and `run`. */
@@ -389,6 +389,8 @@ export class EventLoop {
   _currentTask: Task<unknown> | null = null;
   /** @ignore Tasks created and not yet done. */
   _liveTasks = 0;
+  /** @ignore What `createTask` calls to make a task, if set (`setTaskFactory`). */
+  _taskFactory: TaskFactory | null = null;
   /** @ignore */
   _exceptionHandler: ExceptionHandler | null = null;
   /** @ignore Failed futures whose exception nobody has retrieved. */
@@ -547,7 +549,9 @@ export class EventLoop {
 
   /**
    * Wraps a coroutine (or a zero-argument coroutine function) in a task on
-   * this loop; its first step runs in a later iteration.
+   * this loop; its first step runs in a later iteration, or at once with
+   * `eagerStart` when called from this loop's tasks or callbacks. The task
+   * factory makes the task if one is set ({@linkcode EventLoop.setTaskFactory}).
    *
    * @example
    * ```ts
@@ -560,7 +564,50 @@ export class EventLoop {
    */
   createTask<T>(coro: Coroutine<T> | (() => Coroutine<T>), options?: TaskOptions): Task<T> {
     this._checkClosed();
+    const factory = this._taskFactory;
+    if (factory !== null) return factory(this, toCoroutine(coro, "createTask()"), options);
     return new Task(toCoroutine(coro, "createTask()"), this, options);
+  }
+
+  /**
+   * Sets what {@linkcode EventLoop.createTask} (and so `createTask`,
+   * `ensureFuture`, `gather`, task groups...) calls to make a task:
+   * `factory(loop, coro, options)` must return a {@linkcode Task} on this
+   * loop. `null` restores the default, `new Task(coro, loop, options)`.
+   * {@linkcode eagerTaskFactory} starts every task eagerly.
+   *
+   * @example
+   * ```ts
+   * import { createTask, eagerTaskFactory, EventLoop } from "@aio/aio";
+   * const loop = new EventLoop({ clock: "virtual" });
+   * loop.setTaskFactory(eagerTaskFactory);
+   * console.log(await loop.runUntilComplete(function* () {
+   *   return createTask(function* () { return 42; }).done(); // true: already ran
+   * }()));
+   * loop.close();
+   * ```
+   */
+  setTaskFactory(factory: TaskFactory | null): void {
+    if (factory !== null && typeof factory !== "function") {
+      throw new TypeError(`task factory must be a function or null, got ${describe(factory)}`);
+    }
+    this._taskFactory = factory;
+  }
+
+  /**
+   * The task factory set with {@linkcode EventLoop.setTaskFactory}, or
+   * `null` for the default.
+   *
+   * @example
+   * ```ts
+   * import { EventLoop } from "@aio/aio";
+   * const loop = new EventLoop();
+   * console.log(loop.getTaskFactory()); // null
+   * loop.close();
+   * ```
+   */
+  getTaskFactory(): TaskFactory | null {
+    return this._taskFactory;
   }
 
   // ---- running ----------------------------------------------------------
@@ -1026,6 +1073,15 @@ export class EventLoop {
     const id = this._allocId(task);
     this._pushReady(id);
     return id;
+  }
+
+  /**
+   * @ignore A task starting eagerly takes its id but is not scheduled: its
+   * first step runs now (`Task._eagerStart`) and schedules what follows.
+   */
+  _adoptEagerTask(task: Task<unknown>): number {
+    this._liveTasks++;
+    return this._allocId(task);
   }
 
   /** @ignore */

@@ -9,7 +9,7 @@ import { type Context, copyContext, swapContext } from "./context.ts";
 import { CancelledError, makeCancelledError, RuntimeError, ValueError } from "./errors.ts";
 import { Future, PENDING, suspending } from "./future.ts";
 import type { EventLoop } from "./loop.ts";
-import { getRunningLoop } from "./running.ts";
+import { getRunningLoop, peekRunningLoop } from "./running.ts";
 import { abortTaskSignal } from "./task_signal.ts";
 import { describe, isCoroutine } from "./util.ts";
 
@@ -30,6 +30,14 @@ export interface TaskOptions {
   name?: string;
   /** The context the task runs in; default a copy of the current one. */
   context?: Context;
+  /**
+   * Run the first step now, inside `createTask` (CPython 3.12's eager
+   * tasks): a coroutine that finishes without suspending gives a task that
+   * is already done and was never scheduled. Only when called from a task or
+   * callback of the task's loop; elsewhere the first step is scheduled as
+   * usual (CPython: when the loop is not running).
+   */
+  eagerStart?: boolean;
 }
 
 let taskCounter = 0;
@@ -50,7 +58,8 @@ const taskTracebacks = new WeakMap<Task<unknown>, string | undefined>();
 /**
  * A coroutine running on the loop. Tasks are futures: wait for one with
  * `yield* task` (or `await task` from plain async code). Create them with
- * {@linkcode createTask}; their first step runs in a later loop iteration.
+ * {@linkcode createTask}; their first step runs in a later loop iteration,
+ * or at once with `eagerStart` (see {@linkcode TaskOptions}).
  *
  * @example
  * ```ts
@@ -67,6 +76,11 @@ const taskTracebacks = new WeakMap<Task<unknown>, string | undefined>();
  * ```
  */
 export class Task<T = unknown> extends Future<T> {
+  // While a task is pending, either `_futWaiter` is null and its id is on
+  // the loop's ready ring (its next step is scheduled), or `_futWaiter` is
+  // the one future it waits on and its id is not on the ring (that future's
+  // wakeup will push it). The one exception is an eager first step
+  // (`_eagerStart`), which runs before the id was ever pushed.
   /** @ignore */
   declare _loop: EventLoop;
   /** @ignore */
@@ -106,7 +120,31 @@ export class Task<T = unknown> extends Future<T> {
     this._context = options?.context ?? copyContext();
     if (loop._debug) taskTracebacks.set(this, new Error().stack);
     (coro as Owned)[OWNER] = this;
-    this._id = loop._adoptTask(this);
+    if (options?.eagerStart === true && peekRunningLoop() === loop) {
+      this._id = loop._adoptEagerTask(this);
+      this._eagerStart();
+    } else {
+      this._id = loop._adoptTask(this);
+    }
+  }
+
+  /**
+   * @ignore The first step, run inside the constructor (CPython's
+   * `Task.__eager_start`): the task is the current task while it runs and
+   * the caller's current task comes back after (`_swap_current_task`). The
+   * task holds an id but is not on the ready ring, so the invariant at the
+   * top of the class holds once the step returns: a step that finished the
+   * task released the id (never scheduled), one that suspended either
+   * pushed the id (a bare `yield`) or waits on one future.
+   */
+  _eagerStart(): void {
+    const loop = this._loop;
+    const prevTask = loop._currentTask;
+    try {
+      this._run();
+    } finally {
+      loop._currentTask = prevTask;
+    }
   }
 
   /**
@@ -444,7 +482,10 @@ function badYieldMessage(task: Task<unknown>, y: unknown): string {
 
 /**
  * Wraps a coroutine in a {@linkcode Task} on the running loop and schedules
- * it; its first step runs in a later loop iteration. Accepts a coroutine
+ * it; its first step runs in a later loop iteration, or at once with
+ * `{ eagerStart: true }` (then a coroutine that finishes without suspending
+ * gives a task already done). The loop's task factory, if it has one
+ * (`loop.setTaskFactory`), makes the task. Accepts a coroutine
  * object or a zero-argument coroutine function (then the task's repr names
  * it). A non-coroutine is a `TypeError` naming the value (a Future or Task is
  * not a coroutine: `yield*` it instead). A coroutine object runs once: one
@@ -467,6 +508,106 @@ export function createTask<T>(
 ): Task<T> {
   return getRunningLoop().createTask(coro, options);
 }
+
+/**
+ * Makes the task for {@linkcode EventLoop.createTask} once a loop has one
+ * (`loop.setTaskFactory`): given the loop, the coroutine object and the
+ * caller's options, it returns a {@linkcode Task} bound to that loop.
+ *
+ * @example
+ * ```ts
+ * import { EventLoop, Task, type TaskFactory } from "@aio/aio";
+ * let made = 0;
+ * const counting: TaskFactory = (loop, coro, options) => {
+ *   made++;
+ *   return new Task(coro, loop, options);
+ * };
+ * const loop = new EventLoop({ clock: "virtual" });
+ * loop.setTaskFactory(counting);
+ * await loop.runUntilComplete((function* () {})());
+ * console.log(made); // 1
+ * loop.close();
+ * ```
+ *
+ * @category Tasks and futures
+ */
+export type TaskFactory = <T>(
+  loop: EventLoop,
+  coro: Coroutine<T>,
+  options?: TaskOptions,
+) => Task<T>;
+
+/**
+ * A task class (or function) that {@linkcode createEagerTaskFactory} can
+ * call as `new ctor(coro, loop, options)`: {@linkcode Task} or a subclass.
+ *
+ * @category Tasks and futures
+ */
+export type TaskConstructor = new <T>(
+  coro: Coroutine<T>,
+  loop: EventLoop,
+  options?: TaskOptions,
+) => Task<T>;
+
+/** The options an eager factory passes when the caller gave none: one object for every task. */
+const EAGER: TaskOptions = Object.freeze({ eagerStart: true });
+
+/**
+ * A task factory whose tasks start eagerly (CPython 3.12's
+ * `create_eager_task_factory`): each task is made with
+ * `new customTaskConstructor(coro, loop, { ...options, eagerStart: true })`,
+ * unless the caller asked for `eagerStart: false` (CPython 3.14).
+ *
+ * @example
+ * ```ts
+ * import { createEagerTaskFactory, createTask, getRunningLoop, run, Task } from "@aio/aio";
+ * class MyTask<T> extends Task<T> {}
+ * await run(function* () {
+ *   getRunningLoop().setTaskFactory(createEagerTaskFactory(MyTask));
+ *   const t = createTask(function* () { return 1; });
+ *   console.log(t instanceof MyTask, t.done()); // true true
+ * });
+ * ```
+ *
+ * @category Tasks and futures
+ */
+export function createEagerTaskFactory(
+  customTaskConstructor: TaskConstructor = Task,
+): TaskFactory {
+  return <T>(loop: EventLoop, coro: Coroutine<T>, options?: TaskOptions): Task<T> =>
+    new customTaskConstructor(
+      coro,
+      loop,
+      options === undefined
+        ? EAGER
+        : options.eagerStart === undefined
+        ? { ...options, eagerStart: true }
+        : options,
+    );
+}
+
+/**
+ * The task factory that starts every task eagerly (CPython 3.12's
+ * `asyncio.eager_task_factory`): with `loop.setTaskFactory(eagerTaskFactory)`
+ * each `createTask` (and each coroutine handed to `gather`, `wait`, a task
+ * group...) runs its coroutine's first step at once, and a coroutine that
+ * finishes without suspending gives a task that is already done and was
+ * never scheduled. Pass `eagerStart: false` to `createTask` to opt one task
+ * out.
+ *
+ * @example
+ * ```ts
+ * import { createTask, eagerTaskFactory, getRunningLoop, run } from "@aio/aio";
+ * await run(function* () {
+ *   getRunningLoop().setTaskFactory(eagerTaskFactory);
+ *   const t = createTask(function* () { return "at once"; });
+ *   console.log(t.done(), t.result()); // true "at once"
+ * });
+ * ```
+ *
+ * @category Tasks and futures
+ */
+export const eagerTaskFactory: TaskFactory = createEagerTaskFactory(Task);
 
 /** @internal Turns a coroutine function into a coroutine, remembering its name. */
 export function toCoroutine<T>(

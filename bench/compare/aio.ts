@@ -1,7 +1,9 @@
 // aio on W1–W6 and W8 (W7 is in pools.ts), on the WASM core (default) or the
 // TS core, real clock. Each workload is one `run()`, so loop creation counts,
 // as asyncio.run() does for CPython.
-// Run: deno run -A bench/compare/aio.ts [--core wasm|ts] [--quick] [--workload W3]
+// `--eager` starts W3's tasks with `{ eagerStart: true }` (system "aio-eager");
+// bench:compare does not pass it.
+// Run: deno run -A bench/compare/aio.ts [--core wasm|ts] [--eager] [--quick] [--workload W3]
 import {
   CancelledError,
   type Coroutine,
@@ -26,6 +28,8 @@ import {
 } from "./workloads.ts";
 
 const core = (arg("--core") ?? "wasm") as CoreKind;
+const eager = Deno.args.includes("--eager");
+const w3Options = eager ? { eagerStart: true } : undefined;
 
 function* spin(k: number): Coroutine<void> {
   for (let i = 0; i < k; i++) yield; // one turn, like asyncio.sleep(0)
@@ -81,7 +85,7 @@ function* cancelDeep(n: number): Coroutine<void> {
   }
 }
 
-await runWorkloads(core === "wasm" ? "aio" : `aio-${core}`, {
+await runWorkloads(`${core === "wasm" ? "aio" : `aio-${core}`}${eager ? "-eager" : ""}`, {
   W1: (n) => () => run(spin(n), { core }),
   W2: (n) => () =>
     run(function* () {
@@ -92,7 +96,7 @@ await runWorkloads(core === "wasm" ? "aio" : `aio-${core}`, {
   W3: (n) => () =>
     run(function* () {
       const ts = new Array(n);
-      for (let i = 0; i < n; i++) ts[i] = createTask(one());
+      for (let i = 0; i < n; i++) ts[i] = createTask(one(), w3Options);
       yield* gather(ts);
     }, { core }),
   W4: (n) => {
