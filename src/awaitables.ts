@@ -21,6 +21,8 @@ import { checkDelay, describe, isCoroutine } from "./util.ts";
  * type N = AwaitableResult<Task<number>>; // number
  * const n: N = 1;
  * ```
+ *
+ * @category Tasks and futures
  */
 export type AwaitableResult<A> = A extends Future<infer R> ? R
   : A extends Generator<unknown, infer R, never> ? R

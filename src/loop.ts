@@ -15,7 +15,11 @@ import { addSignalHandler, removeSignalHandler } from "./signals.ts";
 import { type Coroutine, Task, type TaskFactory, type TaskOptions, toCoroutine } from "./task.ts";
 import { checkDelay, describe } from "./util.ts";
 
-/** Options for {@linkcode EventLoop} and `run`. */
+/**
+ * Options for {@linkcode EventLoop} and `run`.
+ *
+ * @category Running
+ */
 export interface EventLoopOptions {
   /** Scheduler core: `"wasm"` (default) or the pure-TypeScript `"ts"`. */
   core?: CoreKind;
@@ -28,7 +32,11 @@ export interface EventLoopOptions {
   debug?: boolean;
 }
 
-/** What the loop passes to an exception handler (asyncio's context dict). */
+/**
+ * What the loop passes to an exception handler (asyncio's context dict).
+ *
+ * @category Running
+ */
 export interface ExceptionContext {
   /** What went wrong, in words. */
   message: string;
@@ -46,11 +54,17 @@ export interface ExceptionContext {
   [key: string]: unknown;
 }
 
-/** A custom exception handler; see {@linkcode EventLoop.setExceptionHandler}. */
+/**
+ * A custom exception handler; see {@linkcode EventLoop.setExceptionHandler}.
+ *
+ * @category Running
+ */
 export type ExceptionHandler = (loop: EventLoop, context: ExceptionContext) => void;
 
 /**
  * What `runInExecutor` needs from an executor (`WorkerPoolExecutor` is one).
+ *
+ * @category Executors
  */
 export interface Executor {
   /** Schedules `fn(...args)` and returns a future of its result. */
@@ -127,6 +141,8 @@ interface Runnable {
  *   console.log(h.cancelled()); // true
  * });
  * ```
+ *
+ * @category Running
  */
 export class Handle {
   /** @ignore */
@@ -146,7 +162,7 @@ export class Handle {
   /** @ignore */
   _id = -1;
 
-  /** @internal Handles come from `callSoon`, `callLater` and `callAt`. */
+  /** @ignore Handles come from `callSoon`, `callLater` and `callAt`. */
   constructor(
     loop: EventLoop,
     fn: (...args: unknown[]) => void,
@@ -251,6 +267,8 @@ export class Handle {
  *   h.cancel();
  * }, { clock: "virtual" });
  * ```
+ *
+ * @category Running
  */
 export class TimerHandle extends Handle {
   /** @ignore */
@@ -258,7 +276,7 @@ export class TimerHandle extends Handle {
   /** @ignore The core's token for this timer. */
   _token = -1;
 
-  /** @internal */
+  /** @ignore */
   constructor(
     loop: EventLoop,
     when: number,
@@ -352,6 +370,8 @@ class CallbackHandle {
  * console.log(loop.time()); // 3600000
  * loop.close();
  * ```
+ *
+ * @category Running
  */
 export class EventLoop {
   /** Which scheduler core holds this loop's queues. */
@@ -1464,6 +1484,8 @@ function checkCallback(fn: unknown, what: string): void {
  * console.log(loop.core); // "wasm"
  * loop.close();
  * ```
+ *
+ * @category Running
  */
 export function newEventLoop(options?: EventLoopOptions): EventLoop {
   return new EventLoop(options);

@@ -18,13 +18,23 @@ import { describe, isCoroutine } from "./util.ts";
  * It waits with `yield*` (a future, a task, another coroutine); a bare
  * `yield` with no value gives other tasks one turn. A bare `yield` of
  * anything else (a future: a missing `*`) fails the task with a `TypeError`.
+ *
+ * @category Tasks and futures
  */
 export type Coroutine<T> = Generator<Future<unknown> | undefined, T, unknown>;
 
-/** Anything `yield*` can wait on: a future, a task, or a coroutine. */
+/**
+ * Anything `yield*` can wait on: a future, a task, or a coroutine.
+ *
+ * @category Tasks and futures
+ */
 export type Awaitable<T> = Future<T> | Coroutine<T>;
 
-/** Options for creating a task. */
+/**
+ * Options for creating a task.
+ *
+ * @category Tasks and futures
+ */
 export interface TaskOptions {
   /** The task's name; default `Task-N`. */
   name?: string;
@@ -74,6 +84,8 @@ const taskTracebacks = new WeakMap<Task<unknown>, string | undefined>();
  *   return yield* t; // 20
  * }));
  * ```
+ *
+ * @category Tasks and futures
  */
 export class Task<T = unknown> extends Future<T> {
   // While a task is pending, either `_futWaiter` is null and its id is on
@@ -501,6 +513,8 @@ function badYieldMessage(task: Task<unknown>, y: unknown): string {
  *   console.log(yield* a, yield* b); // "a" "b" after 20 ms, not 30
  * });
  * ```
+ *
+ * @category Tasks and futures
  */
 export function createTask<T>(
   coro: Coroutine<T> | (() => Coroutine<T>),
@@ -652,6 +666,8 @@ export function toCoroutine<T>(
  *   console.log(currentTask()?.getName()); // "Task-1" or similar
  * });
  * ```
+ *
+ * @category Tasks and futures
  */
 export function currentTask(loop?: EventLoop): Task<unknown> | null {
   return (loop ?? getRunningLoop())._currentTask;
@@ -668,6 +684,8 @@ export function currentTask(loop?: EventLoop): Task<unknown> | null {
  *   console.log(allTasks().size); // 2: main and the sleeper
  * });
  * ```
+ *
+ * @category Tasks and futures
  */
 export function allTasks(loop?: EventLoop): Set<Task<unknown>> {
   return (loop ?? getRunningLoop())._pendingTasks();
@@ -687,6 +705,8 @@ export function allTasks(loop?: EventLoop): Set<Task<unknown>> {
  *   console.log(ensureFuture(t) === t, yield* t); // true "done"
  * });
  * ```
+ *
+ * @category Tasks and futures
  */
 export function ensureFuture<T>(x: Awaitable<T>, options?: { loop?: EventLoop }): Future<T> {
   if (x instanceof Future) {
