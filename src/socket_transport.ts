@@ -32,8 +32,6 @@ export class SocketTransport implements ReaderTransport, ByteSink, LoopResource 
   #reading = false;
   #paused = false;
   #closed = false;
-  /** Called once when the connection is closed (servers forget it then). */
-  onClose: (() => void) | null = null;
 
   constructor(loop: EventLoop, conn: Deno.Conn, reader: StreamReader, tls: boolean) {
     this.loop = loop;
@@ -114,7 +112,6 @@ export class SocketTransport implements ReaderTransport, ByteSink, LoopResource 
     }
     const r = this.reader;
     if (!r._eof && r.exception() === undefined) r.feedEof();
-    this.onClose?.();
   }
 
   _closeForLoop(): void {
