@@ -44,6 +44,15 @@ export {
 export { Context, ContextVar, copyContext, Token } from "./src/context.ts";
 export { type DoneCallback, Future } from "./src/future.ts";
 export {
+  captureCallGraph,
+  formatCallGraph,
+  formatTasks,
+  type FrameCallGraphEntry,
+  type FutureCallGraph,
+  printCallGraph,
+  type TaskDump,
+} from "./src/graph.ts";
+export {
   allTasks,
   type Awaitable,
   type Coroutine,

@@ -13,7 +13,7 @@
  * @module
  */
 import { RuntimeError } from "./errors.ts";
-import { FINISHED, type Future, PENDING, suspending } from "./future.ts";
+import { FINISHED, type Future, PENDING, suspending, traceSuspension } from "./future.ts";
 
 /** @internal Not started. */
 export const START = 0;
@@ -64,6 +64,7 @@ export abstract class CoroOp<R> {
     this._fut = fut;
     this.done = false;
     this.value = fut;
+    if (suspending.trace) traceSuspension(fut);
     suspending.fut = fut;
   }
 

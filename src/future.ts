@@ -14,6 +14,7 @@ import {
 import type { EventLoop } from "./loop.ts";
 import { peekRunningLoop } from "./running.ts";
 import { describe } from "./util.ts";
+import { suspensions } from "./_graph_links.ts";
 import type { Task } from "./task.ts";
 
 /** @internal */
@@ -31,7 +32,29 @@ export const FINISHED = 2;
  * back out. The handoff is synchronous, so one slot serves the thread: a
  * future that reaches a task without being in the slot was yielded bare.
  */
-export const suspending: { fut: Future<unknown> | null } = { fut: null };
+export const suspending: { fut: Future<unknown> | null; trace: boolean } = {
+  fut: null,
+  // True once any loop turned debug mode on: `yield* future` then records
+  // where the task suspends (see `traceSuspension`). Outside debug mode the
+  // suspension path pays one load and one untaken branch.
+  trace: false,
+};
+
+/**
+ * @internal Debug mode only: records where the current task suspends on `fut`, while
+ * the coroutine's `yield*` chain is still on the stack, and when.
+ */
+export function traceSuspension(fut: Future<unknown>): void {
+  const loop = fut._loop ?? peekRunningLoop();
+  if (loop === null || !loop._debug) return;
+  const task = loop._currentTask;
+  if (task === null) return;
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 100; // room for a deep yield* chain (V8 keeps 10 frames)
+  const stack = new Error().stack;
+  Error.stackTraceLimit = limit;
+  suspensions.set(task, { fut, stack, at: loop.time() });
+}
 
 /**
  * A done callback: receives the future that completed.
@@ -595,6 +618,7 @@ class Awaiting<T> implements Iterator<Future<unknown>, T, unknown> {
         );
       }
       this.#yielded = true;
+      if (suspending.trace) traceSuspension(fut);
       suspending.fut = fut;
       return { value: fut, done: false };
     }

@@ -144,6 +144,14 @@ class GatheringFuture<T> extends Future<T> {
 }
 
 /**
+ * @internal The futures a gather's outer future follows, or null if `f` is
+ * not one (for introspection, graph.ts).
+ */
+export function gatheringChildren(f: Future<unknown>): Future<unknown>[] | null {
+  return f instanceof GatheringFuture ? f._unique : null;
+}
+
+/**
  * Runs `aws` concurrently (coroutines are wrapped in tasks) and returns a
  * future of their results, in the order of `aws`, typed as a tuple. asyncio's
  * `gather(*aws, return_exceptions=...)`.

@@ -7,13 +7,14 @@
  */
 import { captureData, Context, type ContextData, enterData, swapContext } from "./context.ts";
 import { RuntimeError, ValueError } from "./errors.ts";
-import { Future } from "./future.ts";
+import { Future, suspending } from "./future.ts";
 import { peekRunningLoop, setRunningLoop } from "./running.ts";
 import { createCore } from "./scheduler/mod.ts";
 import type { CoreKind, SchedulerCore } from "./scheduler/types.ts";
 import { addSignalHandler, removeSignalHandler } from "./signals.ts";
 import { type Coroutine, Task, type TaskFactory, type TaskOptions, toCoroutine } from "./task.ts";
 import { checkDelay, describe } from "./util.ts";
+import { dumpTasks, type TaskDump } from "./graph.ts";
 
 /**
  * Options for {@linkcode EventLoop} and `run`.
@@ -450,6 +451,7 @@ export class EventLoop {
     this._core = createCore(core);
     this._virtual = clock === "virtual";
     this._debug = Boolean(options?.debug);
+    if (this._debug) suspending.trace = true;
   }
 
   // ---- scheduling -------------------------------------------------------
@@ -1010,6 +1012,7 @@ export class EventLoop {
    */
   setDebug(on: boolean): void {
     this._debug = Boolean(on);
+    if (this._debug) suspending.trace = true;
   }
 
   /**
@@ -1023,6 +1026,30 @@ export class EventLoop {
    */
   getDebug(): boolean {
     return this._debug;
+  }
+
+  /**
+   * Every pending task of this loop: its name, state, what it awaits, how
+   * long it has waited (debug mode only), who awaits it, where it is
+   * suspended (CPython 3.14's `python -m asyncio ps`, as data).
+   * {@linkcode formatTasks} prints it as a table and a tree.
+   *
+   * @example
+   * ```ts
+   * import { createTask, getRunningLoop, run, sleep } from "@aio/aio";
+   * await run(function* main() {
+   *   const child = createTask(function* nap() { yield* sleep(50); }, { name: "napper" });
+   *   createTask(function* look() {
+   *     for (const t of getRunningLoop().dumpTasks()) {
+   *       console.log(t.name, t.state, t.awaits); // napper waiting Future(id=…), then Task-1 waiting Task(name="napper"), ...
+   *     }
+   *   });
+   *   yield* child;
+   * }, { debug: true });
+   * ```
+   */
+  dumpTasks(): TaskDump[] {
+    return dumpTasks(this);
   }
 
   /**

@@ -5,6 +5,7 @@
  */
 import { checkAwaitable, loopFor, toFuture } from "./awaitables.ts";
 import { CANCELLED, Future, PENDING } from "./future.ts";
+import { followedBy } from "./_graph_links.ts";
 import type { Awaitable } from "./task.ts";
 
 /**
@@ -63,5 +64,6 @@ export function shield<T>(aw: Awaitable<T>): Future<T> {
   };
   inner.addDoneCallback(onInnerDone);
   outer.addDoneCallback(onOuterDone);
+  followedBy.set(outer, { kind: "shield", futures: [inner] });
   return outer;
 }

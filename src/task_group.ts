@@ -7,6 +7,7 @@
 import { type Context, copyContext } from "./context.ts";
 import { CancelledError, ExceptionGroup, RuntimeError } from "./errors.ts";
 import { Future } from "./future.ts";
+import { followedBy, groupParentOf } from "./_graph_links.ts";
 import type { EventLoop } from "./loop.ts";
 import { getRunningLoop } from "./running.ts";
 import type { Awaitable, Coroutine, Task, TaskOptions } from "./task.ts";
@@ -181,6 +182,8 @@ export class TaskGroup {
     }
     this._loop = loop;
     this._parentTask = parent;
+    // For introspection: a child task's done callback leads to this parent.
+    groupParentOf.set(this._onTaskDone, parent);
     this._cbOptions = { context: copyContext() };
     this._entered = true;
   }
@@ -198,7 +201,10 @@ export class TaskGroup {
     // A loop: the wait can be cancelled several times if the parent is
     // cancelled repeatedly, or once while our own cancellation is under way.
     while (this._tasks.size > 0) {
-      this._onCompletedFut ??= this._loop!.createFuture<boolean>();
+      if (this._onCompletedFut === null) {
+        this._onCompletedFut = this._loop!.createFuture<boolean>();
+        followedBy.set(this._onCompletedFut, { kind: "TaskGroup", futures: this._tasks });
+      }
       try {
         yield* this._onCompletedFut;
       } catch (e) {

@@ -8,6 +8,7 @@ import { checkLoop, checkTimeout } from "./awaitables.ts";
 import { copyContext } from "./context.ts";
 import { ValueError } from "./errors.ts";
 import { CANCELLED, Future, PENDING } from "./future.ts";
+import { followedBy } from "./_graph_links.ts";
 import type { TimerHandle } from "./loop.ts";
 import { getRunningLoop } from "./running.ts";
 import type { Coroutine } from "./task.ts";
@@ -166,6 +167,7 @@ function* waitImpl<F extends Future<unknown>>(
   const loop = getRunningLoop();
   for (const f of fs) checkLoop(f, loop, "wait()");
   const waiter = loop.createFuture<void>();
+  followedBy.set(waiter, { kind: "wait", futures: fs });
   let handle: TimerHandle | null = null;
   if (timeout !== null) handle = loop.callLater(timeout, releaseWaiter, waiter);
   let counter = fs.size;
