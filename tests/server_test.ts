@@ -15,12 +15,10 @@ import {
   currentTask,
   Event,
   EventLoop,
-  type ExceptionContext,
   getRunningLoop,
   IncompleteReadError,
   openConnection,
   openUnixConnection,
-  run,
   RuntimeError,
   type Server,
   startServer,
@@ -31,58 +29,24 @@ import {
   ValueError,
 } from "../mod.ts";
 import { caught, CORE, expectError, turn } from "./_util.ts";
-
-const HOST = "127.0.0.1";
-const CERT = Deno.readTextFileSync(new URL("./fixtures/tls/cert.pem", import.meta.url));
-const KEY = Deno.readTextFileSync(new URL("./fixtures/tls/key.pem", import.meta.url));
-/** More than Linux lets a loopback connection hold in its kernel buffers when nobody reads (about 4 MiB). */
-const BIG = 16 << 20;
-
-const dec = new TextDecoder();
-const text = (u: Uint8Array): string => dec.decode(u);
-
-/** `run` on the core under test with the real clock. */
-function rrun<T>(main: () => Coroutine<T>): Promise<T> {
-  return run(main, { core: CORE, clock: "real" });
-}
-
-function portOf(server: Server): number {
-  return (server.addrs[0] as Deno.NetAddr).port;
-}
-
-/** What the running loop's exception handler receives from now on. */
-function collectErrors(): ExceptionContext[] {
-  const messages: ExceptionContext[] = [];
-  getRunningLoop().setExceptionHandler((_loop, ctx) => {
-    messages.push(ctx);
-  });
-  return messages;
-}
-
-/** A handler that echoes every line until EOF. */
-function* echoLines(reader: StreamReader, writer: StreamWriter): Coroutine<void> {
-  for (const next of reader.lines()) {
-    const line = yield* next;
-    if (line === null) break;
-    writer.write(line);
-    yield* writer.drain();
-  }
-}
+import {
+  BIG,
+  CERT,
+  closeAll,
+  collectErrors,
+  echoLines,
+  HOST,
+  KEY,
+  portOf,
+  rrun,
+  text,
+  withSocketPath,
+} from "./_io.ts";
 
 /** Sends `line` and returns the echoed line. */
 function* roundTrip(reader: StreamReader, writer: StreamWriter, line: string): Coroutine<string> {
   writer.write(line);
   return text(yield* reader.readline());
-}
-
-/** A Unix socket path in a new temporary directory, removed afterwards. */
-async function withSocketPath(fn: (path: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "aio_server_" });
-  try {
-    await fn(`${dir}/s.sock`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -92,15 +56,6 @@ async function exists(path: string): Promise<boolean> {
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return false;
     throw e;
-  }
-}
-
-function* closeAll(writer: StreamWriter, server?: Server): Coroutine<void> {
-  writer.close();
-  yield* writer.waitClosed();
-  if (server !== undefined) {
-    server.close();
-    yield* server.waitClosed();
   }
 }
 

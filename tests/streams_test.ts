@@ -24,9 +24,7 @@ import {
   LimitOverrunError,
   openConnection,
   openUnixConnection,
-  run,
   RuntimeError,
-  type Server,
   startServer,
   startUnixServer,
   type StreamReader,
@@ -36,45 +34,22 @@ import {
   ValueError,
   waitFor,
 } from "../mod.ts";
-import { caught, CORE, expectError, turn } from "./_util.ts";
-
-const HOST = "127.0.0.1";
-const CERT = Deno.readTextFileSync(new URL("./fixtures/tls/cert.pem", import.meta.url));
-const KEY = Deno.readTextFileSync(new URL("./fixtures/tls/key.pem", import.meta.url));
-/** More than Linux lets a loopback connection hold in its kernel buffers when nobody reads (about 4 MiB). */
-const BIG = 16 << 20;
+import { caught, expectError, turn } from "./_util.ts";
+import {
+  BIG,
+  CERT,
+  closeAll,
+  collectErrors,
+  echoLines,
+  HOST,
+  KEY,
+  portOf,
+  rrun,
+  text,
+  withSocketPath,
+} from "./_io.ts";
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
-const text = (u: Uint8Array): string => dec.decode(u);
-
-/** `run` on the core under test with the real clock. */
-function rrun<T>(main: () => Coroutine<T>): Promise<T> {
-  return run(main, { core: CORE, clock: "real" });
-}
-
-function portOf(server: Server): number {
-  return (server.addrs[0] as Deno.NetAddr).port;
-}
-
-/** What the running loop's exception handler receives from now on. */
-function collectErrors(): ExceptionContext[] {
-  const messages: ExceptionContext[] = [];
-  getRunningLoop().setExceptionHandler((_loop, ctx) => {
-    messages.push(ctx);
-  });
-  return messages;
-}
-
-/** A handler that echoes every line until EOF. */
-function* echoLines(reader: StreamReader, writer: StreamWriter): Coroutine<void> {
-  for (const next of reader.lines()) {
-    const line = yield* next;
-    if (line === null) break;
-    writer.write(line);
-    yield* writer.drain();
-  }
-}
 
 /**
  * test_utils.run_test_server's answer: reads a request (through the blank
@@ -126,31 +101,12 @@ function watchFlow(reader: StreamReader): { events: string[]; paused: Future<voi
   return { events, paused };
 }
 
-/** A Unix socket path in a new temporary directory, removed afterwards. */
-async function withSocketPath(fn: (path: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "aio_streams_" });
-  try {
-    await fn(`${dir}/s.sock`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 /** A port nothing listens on (one the OS just handed out and took back). */
 function closedPort(): number {
   const l = Deno.listen({ hostname: HOST, port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
   return port;
-}
-
-function* closeAll(writer: StreamWriter, server?: Server): Coroutine<void> {
-  writer.close();
-  yield* writer.waitClosed();
-  if (server !== undefined) {
-    server.close();
-    yield* server.waitClosed();
-  }
 }
 
 // ---- test_streams.py: open_connection and friends ---------------------------------
