@@ -84,3 +84,29 @@ export async function until(cond: () => boolean, what: string, ms = 10_000): Pro
     await new Promise((r) => setTimeout(r, 2));
   }
 }
+
+type Listener = () => void;
+
+/** Runs `body` with Deno's signal listener functions wrapped to record calls. */
+export async function recordingListeners(
+  body: (calls: string[]) => Promise<void>,
+  add: (sig: Deno.Signal, l: Listener) => void = Deno.addSignalListener,
+): Promise<void> {
+  const realAdd = Deno.addSignalListener;
+  const realRemove = Deno.removeSignalListener;
+  const calls: string[] = [];
+  Deno.addSignalListener = (sig: Deno.Signal, l: Listener) => {
+    calls.push(`add ${sig}`);
+    add(sig, l);
+  };
+  Deno.removeSignalListener = (sig: Deno.Signal, l: Listener) => {
+    calls.push(`remove ${sig}`);
+    realRemove(sig, l);
+  };
+  try {
+    await body(calls);
+  } finally {
+    Deno.addSignalListener = realAdd;
+    Deno.removeSignalListener = realRemove;
+  }
+}

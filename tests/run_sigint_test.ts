@@ -7,7 +7,7 @@ import { assert } from "../deps.ts";
 import { KeyboardInterrupt } from "../src/errors.ts";
 import { run } from "../src/run.ts";
 import { fromPromise } from "../src/from_promise.ts";
-import { CORE, vrun } from "./_util.ts";
+import { CORE, recordingListeners, vrun } from "./_util.ts";
 import { Child } from "./fixtures/_child.ts";
 
 /** Runs the fixture in `mode`, sends one SIGINT after "ready", and waits for it to exit. */
@@ -91,32 +91,6 @@ Deno.test("run(): once run() has returned, nothing listens: SIGINT has Deno's de
 });
 
 // ---- in process: which listeners run() adds and removes -------------------
-
-type Listener = () => void;
-
-/** Runs `body` with Deno's signal listener functions wrapped to record calls. */
-async function recordingListeners(
-  body: (calls: string[]) => Promise<void>,
-  add: (sig: Deno.Signal, l: Listener) => void = Deno.addSignalListener,
-): Promise<void> {
-  const realAdd = Deno.addSignalListener;
-  const realRemove = Deno.removeSignalListener;
-  const calls: string[] = [];
-  Deno.addSignalListener = (sig: Deno.Signal, l: Listener) => {
-    calls.push(`add ${sig}`);
-    add(sig, l);
-  };
-  Deno.removeSignalListener = (sig: Deno.Signal, l: Listener) => {
-    calls.push(`remove ${sig}`);
-    realRemove(sig, l);
-  };
-  try {
-    await body(calls);
-  } finally {
-    Deno.addSignalListener = realAdd;
-    Deno.removeSignalListener = realRemove;
-  }
-}
 
 Deno.test("run(): the SIGINT listener is added for main and removed when main ends; handleSigint false adds none", () =>
   recordingListeners(async (calls) => {

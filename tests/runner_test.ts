@@ -23,7 +23,7 @@ import {
   ValueError,
 } from "../mod.ts";
 import { Runner } from "../src/runner.ts";
-import { CORE } from "./_util.ts";
+import { CORE, recordingListeners } from "./_util.ts";
 import { Child } from "./fixtures/_child.ts";
 
 /** A runner on the core under test with the virtual clock. */
@@ -259,32 +259,6 @@ Deno.test("test_runners::RunnerTests::test_interrupt_cancelled_task — main als
 });
 
 // ---- SIGINT, in process: which listeners each run() adds and removes -------
-
-type Listener = () => void;
-
-/** Runs `body` with Deno's signal listener functions wrapped to record calls. */
-async function recordingListeners(
-  body: (calls: string[]) => Promise<void>,
-  add: (sig: Deno.Signal, l: Listener) => void = Deno.addSignalListener,
-): Promise<void> {
-  const realAdd = Deno.addSignalListener;
-  const realRemove = Deno.removeSignalListener;
-  const calls: string[] = [];
-  Deno.addSignalListener = (sig: Deno.Signal, l: Listener) => {
-    calls.push(`add ${sig}`);
-    add(sig, l);
-  };
-  Deno.removeSignalListener = (sig: Deno.Signal, l: Listener) => {
-    calls.push(`remove ${sig}`);
-    realRemove(sig, l);
-  };
-  try {
-    await body(calls);
-  } finally {
-    Deno.addSignalListener = realAdd;
-    Deno.removeSignalListener = realRemove;
-  }
-}
 
 Deno.test("Runner: the SIGINT listener is added by each run() and removed when its main ends; none between runs", () =>
   recordingListeners(async (calls) => {
