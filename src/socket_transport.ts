@@ -4,9 +4,10 @@
 // `StreamReaderProtocol`, on Deno's promise-based reads.
 //
 // Reading: at most one `conn.read()` is in flight. Each one that lands feeds
-// the reader (a copy of what came) and starts the next, unless the reader
-// paused reading (more than 2 x limit buffered); `resumeReading()` starts it
-// again. Deno reads take no AbortSignal: closing the connection is what ends
+// the reader (a copy of what came, or for a large read into an empty reader
+// the array itself, the next read going into a fresh one) and starts the
+// next, unless the reader paused reading (more than 2 x limit buffered);
+// `resumeReading()` starts it again. Deno reads take no AbortSignal: closing the connection is what ends
 // an outstanding read, which then counts as EOF, not as an error. A read in
 // flight is an outside completion of the loop: the virtual clock does not
 // jump past it.
@@ -22,13 +23,15 @@ import type { ByteSink } from "./stream_writer.ts";
 
 // Bytes asked of the OS per read: as asyncio's max_size for a stream socket.
 const READ_SIZE = 65_536;
+// Reads of at least this many bytes are handed to the reader, not copied.
+const ADOPT_MIN = 32_768;
 
 /** @internal */
 export class SocketTransport implements ReaderTransport, ByteSink, LoopResource {
   readonly conn: Deno.Conn;
   readonly reader: StreamReader;
   readonly loop: EventLoop;
-  readonly #buf = new Uint8Array(READ_SIZE);
+  #buf = new Uint8Array(READ_SIZE);
   #reading = false;
   #paused = false;
   #closed = false;
@@ -68,7 +71,13 @@ export class SocketTransport implements ReaderTransport, ByteSink, LoopResource 
       this.reader.feedEof();
       return;
     }
-    this.reader.feedData(this.#buf.subarray(0, n));
+    const got = this.#buf.subarray(0, n);
+    // A large read into an empty reader becomes the reader's buffer, and the
+    // next read gets a fresh array: a zeroed allocation instead of a zeroed
+    // allocation (the reader's) plus a copy. Small reads are copied, so a
+    // short message does not pay for zeroing 64 KiB.
+    if (n >= ADOPT_MIN && this.reader._feedOwned(got)) this.#buf = new Uint8Array(READ_SIZE);
+    else this.reader.feedData(got);
     if (!this.#paused && !this.#closed) this.#read();
   };
 

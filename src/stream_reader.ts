@@ -21,7 +21,9 @@ import { describe } from "./util.ts";
 // `_tail` (so the feeder may reuse its own array); every read copies its
 // result out with `slice` from `_head` and moves `_head` on. A separator
 // search is one `indexOf` over a contiguous view, even when the separator
-// straddles two fed chunks, and no chunk is ever concatenated twice.
+// straddles two fed chunks, and no chunk is ever concatenated twice. A
+// transport that gives its array away (`_feedOwned`) has it kept as the
+// buffer itself, with no copy, when nothing is buffered.
 //
 //   capacity:  [ consumed ... | buffered bytes ... | free ... ]
 //               0          _head                 _tail     _buf.length
@@ -327,6 +329,26 @@ export class StreamReader {
     if (this._tail + n > this._buf.length) this._makeRoom(n);
     this._buf.set(data, this._tail);
     this._tail += n;
+    this._fed();
+  }
+
+  /**
+   * @ignore `feedData` for a transport that gives `data` away: when nothing
+   * is buffered, the reader keeps `data` itself as its buffer (no copy) and
+   * returns true; otherwise it returns false and takes nothing (the caller
+   * feeds a copy with `feedData`). Only non-empty data, before EOF.
+   */
+  _feedOwned(data: Uint8Array): boolean {
+    if (this._head !== this._tail || this._eof) return false;
+    this._buf = data;
+    this._head = 0;
+    this._tail = data.length;
+    this._fed();
+    return true;
+  }
+
+  /** @ignore After a feed: wakes the waiting read, or pauses the transport above the high-water mark. */
+  _fed(): void {
     const w = this._waiter;
     if (w !== null) {
       this._waiter = null;
