@@ -161,6 +161,24 @@ function w9Goal(d: W9Data, other: string, min: number, text: string): string {
   return `${head} | ${x3(worst.r)}×${where} | ${worst.r >= min ? "✅ met" : "❌ missed"} |`;
 }
 
+/**
+ * The floor under the 0.85× native goal: the native loop made to own each
+ * read's bytes, as a read() returning bytes the caller keeps must.
+ */
+function w9Floor(d: W9Data): string | undefined {
+  const rows: string[] = [];
+  for (const size of d.sizes) {
+    const a = w9Median(d, "aio", size);
+    const n = w9Median(d, "deno", size);
+    const o = w9Median(d, "deno-owned", size);
+    if (a === undefined || n === undefined || o === undefined) return undefined;
+    rows.push(`${fmtSize(size)}: ${x3(o / n)}× native, aio ${x3(a / o)}× of it`);
+  }
+  return "- W9 floor: native Deno owning its reads (`server_deno.ts --owned`: each read's bytes " +
+    "an array of their own, as asyncio's and aio's `read()` return) reaches " + rows.join("; ") +
+    ".";
+}
+
 // ---- W10 ------------------------------------------------------------------------------------
 
 interface W10System {
@@ -302,6 +320,8 @@ export async function runIo(o: IoOptions): Promise<IoReport> {
           `\`socket.pipe(socket)\` (Node ${node}); uvloop ${uvloop}. ` +
           "Per-run figures (p50/p99 latency too): `deno run -A bench/echo/run.ts`.",
       );
+      const floor = w9Floor(d);
+      if (floor) notes.push(floor);
       for (const [name, why] of d.unavailable) {
         notes.push(`- W9: ${d.labels.get(name)} not available: ${why}`);
       }

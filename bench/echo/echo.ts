@@ -58,6 +58,11 @@ export function systems(core: "wasm" | "ts" = "wasm"): EchoSystem[] {
       cmd: py("--mode", "protocol", "--uvloop"),
     },
     { name: "deno", label: "native Deno", cmd: deno("server_deno.ts") },
+    {
+      name: "deno-owned",
+      label: "native Deno, owning its reads",
+      cmd: [...deno("server_deno.ts"), "--owned"],
+    },
     { name: "node", label: "Node net", cmd: [NODE, path("server_node.mjs"), "0"] },
   ];
 }
