@@ -139,5 +139,10 @@ export abstract class CoroOp<R> {
 }
 
 // Iterator helpers (`map`, `toArray`, ...) like a generator has, without a
-// super() call per allocation.
-Object.setPrototypeOf(CoroOp.prototype, Iterator.prototype);
+// super() call per allocation. %IteratorPrototype% is reached through an
+// array iterator rather than the `Iterator` global, which Node 20 lacks
+// (there the helpers are simply absent).
+Object.setPrototypeOf(
+  CoroOp.prototype,
+  Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())),
+);

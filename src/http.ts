@@ -12,6 +12,7 @@ import type { EventLoop, LoopResource } from "./loop.ts";
 import { getRunningLoop } from "./running.ts";
 import type { Coroutine, Task } from "./task.ts";
 import { describe, isCoroutine } from "./util.ts";
+import { requireDeno } from "./_runtime.ts";
 
 // ---- How a request becomes a task ---------------------------------------------
 //
@@ -594,6 +595,7 @@ export function* serve(
   handler: HttpHandler<any>,
   options?: ServeOptions | ServeUnixOptions,
 ): Coroutine<HttpServer<Deno.Addr>> {
+  requireDeno("serve()");
   const loop = getRunningLoop();
   if (typeof handler !== "function") {
     throw new TypeError(`serve() expects a handler function, got ${describe(handler)}`);

@@ -13,6 +13,7 @@ import { streamLoop, type StreamWriter } from "./stream_writer.ts";
 import { checkHostPort, openStreams } from "./streams.ts";
 import type { Coroutine, Task } from "./task.ts";
 import { describe } from "./util.ts";
+import { requireDeno } from "./_runtime.ts";
 
 // ---- The server's state -------------------------------------------------------
 //
@@ -466,6 +467,7 @@ export function* startServer(
   port: number,
   options: StartServerOptions = {},
 ): Coroutine<Server> {
+  requireDeno("startServer()");
   const loop = streamLoop("startServer()");
   checkHandler("startServer()", handler);
   checkHostPort("startServer()", host, port);
@@ -499,6 +501,7 @@ export function* startUnixServer(
   path: string,
   options: StartUnixServerOptions = {},
 ): Coroutine<Server> {
+  requireDeno("startUnixServer()");
   const loop = streamLoop("startUnixServer()");
   checkHandler("startUnixServer()", handler);
   if (typeof path !== "string" || path === "") {

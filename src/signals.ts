@@ -21,6 +21,7 @@
 import { captureData, type ContextData, enterData, swapContext } from "./context.ts";
 import type { EventLoop } from "./loop.ts";
 import { describe, isCoroutine } from "./util.ts";
+import { requireDeno } from "./_runtime.ts";
 
 /** Every name of `Deno.Signal`; the OS decides which of them can be caught. */
 const SIGNALS: ReadonlySet<string> = new Set<Deno.Signal>([
@@ -156,6 +157,7 @@ export function addSignalHandler(
   cb: (...args: unknown[]) => void,
   args: unknown[],
 ): void {
+  requireDeno("addSignalHandler()");
   checkHandler(cb);
   checkSignal(sig, "addSignalHandler()");
   loop._checkClosed();

@@ -11,6 +11,7 @@ import { StreamReader } from "./stream_reader.ts";
 import { streamLoop, StreamWriter } from "./stream_writer.ts";
 import type { Coroutine } from "./task.ts";
 import { describe } from "./util.ts";
+import { requireDeno } from "./_runtime.ts";
 
 /**
  * TLS options of {@linkcode openConnection}: Deno's client TLS options.
@@ -100,6 +101,7 @@ export function* openConnection(
   port: number,
   options: OpenConnectionOptions = {},
 ): Coroutine<[StreamReader, StreamWriter]> {
+  requireDeno("openConnection()");
   const loop = streamLoop("openConnection()");
   checkHostPort("openConnection()", host, port);
   const reader = new StreamReader({ limit: options.limit });
@@ -144,6 +146,7 @@ export function* openUnixConnection(
   path: string,
   options: OpenUnixConnectionOptions = {},
 ): Coroutine<[StreamReader, StreamWriter]> {
+  requireDeno("openUnixConnection()");
   const loop = streamLoop("openUnixConnection()");
   if (typeof path !== "string" || path === "") {
     throw new TypeError(`openUnixConnection() expects a socket path, got ${describe(path)}`);

@@ -15,6 +15,7 @@ import { StreamReader } from "./stream_reader.ts";
 import { streamLoop, StreamWriter } from "./stream_writer.ts";
 import type { Coroutine } from "./task.ts";
 import { describe } from "./util.ts";
+import { requireDeno } from "./_runtime.ts";
 
 // ---- A process's life, and the module's invariants ---------------------------
 //
@@ -391,25 +392,29 @@ function signalTable(): readonly (readonly [Deno.Signal, number])[] {
   }
 }
 
-/** Signal name → number on this OS. */
-const SIGNAL_NUMBERS: ReadonlyMap<string, number> = new Map(signalTable());
+/** Signal name → number on this OS; built on first use (importing reads no Deno API). */
+let SIGNAL_NUMBERS_: ReadonlyMap<string, number> | undefined;
+function signalNumbers(): ReadonlyMap<string, number> {
+  return SIGNAL_NUMBERS_ ??= new Map(signalTable());
+}
 /** Signal number → name on this OS (the first name listed for a number). */
-const SIGNAL_NAMES: ReadonlyMap<number, Deno.Signal> = new Map(
-  [...signalTable()].reverse().map(([name, n]) => [n, name]),
-);
+let SIGNAL_NAMES_: ReadonlyMap<number, Deno.Signal> | undefined;
+function signalNames(): ReadonlyMap<number, Deno.Signal> {
+  return SIGNAL_NAMES_ ??= new Map([...signalTable()].reverse().map(([name, n]) => [n, name]));
+}
 
 /**
  * @internal The number of signal `name` on this OS, or `undefined` if this
  * OS has no such signal.
  */
 export function signalNumber(name: string): number | undefined {
-  return SIGNAL_NUMBERS.get(name);
+  return signalNumbers().get(name);
 }
 
 function checkSignal(sig: unknown): Deno.Signal {
-  if (typeof sig === "string" && SIGNAL_NUMBERS.has(sig)) return sig as Deno.Signal;
+  if (typeof sig === "string" && signalNumbers().has(sig)) return sig as Deno.Signal;
   if (typeof sig === "number") {
-    const name = SIGNAL_NAMES.get(sig);
+    const name = signalNames().get(sig);
     if (name !== undefined) return name;
   }
   throw new TypeError(
@@ -421,7 +426,7 @@ function checkSignal(sig: unknown): Deno.Signal {
 /** asyncio's returncode for a status: the exit code, or minus the signal's number. */
 function returncodeOf(status: Deno.CommandStatus): number {
   if (status.signal === null) return status.code;
-  const n = SIGNAL_NUMBERS.get(status.signal) ?? status.code - 128;
+  const n = signalNumbers().get(status.signal) ?? status.code - 128;
   return -n;
 }
 
@@ -1016,6 +1021,7 @@ export function* createSubprocessExec(
   options: SubprocessOptions = {},
 ): Coroutine<Process> {
   const what = "createSubprocessExec()";
+  requireDeno(what);
   const loop = streamLoop(what);
   if (!(program instanceof URL) && (typeof program !== "string" || program === "")) {
     throw new TypeError(
@@ -1065,6 +1071,7 @@ export function* createSubprocessShell(
   options: SubprocessOptions = {},
 ): Coroutine<Process> {
   const what = "createSubprocessShell()";
+  requireDeno(what);
   const loop = streamLoop(what);
   if (typeof command !== "string") {
     throw new TypeError(
