@@ -1,9 +1,9 @@
-// aio on W1–W6 and W8 (W7 is in pools.ts), on the WASM core (default) or the
+// aio on W1–W6, W3e and W8 (W7 is in pools.ts), on the WASM core (default) or the
 // TS core, real clock. Each workload is one `run()`, so loop creation counts,
 // as asyncio.run() does for CPython.
-// `--eager` starts W3's tasks with `{ eagerStart: true }` (system "aio-eager");
-// bench:compare does not pass it.
-// Run: deno run -A bench/compare/aio.ts [--core wasm|ts] [--eager] [--quick] [--workload W3]
+// W3e is W3 with every task made by `createTask(coro, { eagerStart: true })`:
+// a coroutine that returns without suspending is done inside createTask.
+// Run: deno run -A bench/compare/aio.ts [--core wasm|ts] [--quick] [--workload W3]
 import {
   CancelledError,
   type Coroutine,
@@ -28,8 +28,6 @@ import {
 } from "./workloads.ts";
 
 const core = (arg("--core") ?? "wasm") as CoreKind;
-const eager = Deno.args.includes("--eager");
-const w3Options = eager ? { eagerStart: true } : undefined;
 
 function* spin(k: number): Coroutine<void> {
   for (let i = 0; i < k; i++) yield; // one turn, like asyncio.sleep(0)
@@ -85,7 +83,16 @@ function* cancelDeep(n: number): Coroutine<void> {
   }
 }
 
-await runWorkloads(`${core === "wasm" ? "aio" : `aio-${core}`}${eager ? "-eager" : ""}`, {
+function gatherOnes(n: number, options?: { eagerStart: boolean }): () => Promise<unknown> {
+  return () =>
+    run(function* () {
+      const ts = new Array(n);
+      for (let i = 0; i < n; i++) ts[i] = createTask(one(), options);
+      yield* gather(ts);
+    }, { core });
+}
+
+await runWorkloads(core === "wasm" ? "aio" : `aio-${core}`, {
   W1: (n) => () => run(spin(n), { core }),
   W2: (n) => () =>
     run(function* () {
@@ -93,12 +100,8 @@ await runWorkloads(`${core === "wasm" ? "aio" : `aio-${core}`}${eager ? "-eager"
       for (let i = 0; i < W2_TASKS; i++) ts.push(createTask(spin(n / W2_TASKS)));
       yield* gather(ts);
     }, { core }),
-  W3: (n) => () =>
-    run(function* () {
-      const ts = new Array(n);
-      for (let i = 0; i < n; i++) ts[i] = createTask(one(), w3Options);
-      yield* gather(ts);
-    }, { core }),
+  W3: (n) => gatherOnes(n),
+  W3e: (n) => gatherOnes(n, { eagerStart: true }),
   W4: (n) => {
     const ds = delays(n, W4_SEED, 0, 100);
     return () => run(fireAll(ds), { core });

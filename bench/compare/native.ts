@@ -1,6 +1,7 @@
-// Native Deno on W1–W6 and W8: async functions with `await null`, Promise.all,
+// Native Deno on W1–W6, W3e and W8: async functions with `await null`, Promise.all,
 // setTimeout/clearTimeout, a minimal promise-based bounded channel, and an
 // AbortSignal for W8 (the native way to cancel). The baseline aio must stay near.
+// W3e runs W3 again: an async function already runs eagerly, up to its first await.
 // Run: deno run -A bench/compare/native.ts [--quick] [--workload W3]
 import {
   delays,
@@ -109,6 +110,7 @@ await runWorkloads("native", {
   W1: (n) => () => spin(n),
   W2: (n) => () => Promise.all(Array.from({ length: W2_TASKS }, () => spin(n / W2_TASKS))),
   W3: (n) => () => Promise.all(Array.from({ length: n }, one)),
+  W3e: (n) => () => Promise.all(Array.from({ length: n }, one)),
   W4: (n) => {
     const ds = delays(n, W4_SEED, 0, 100);
     return () => fireAll(ds);

@@ -1,16 +1,18 @@
-// The cross-system workloads W1–W8 of issue 6: their sizes, the seeded delays
-// every system shares, and the loop each TypeScript system file runs (warm-up,
-// timed run, one JSON line per workload). asyncio_bench.py and pools_py.py
-// mirror SIZES and delays(); run.ts checks that every system reports the same n.
+// The cross-system workloads W1–W8 of issue 6 and W3e (W3 with eager tasks) of
+// issue 12: their sizes, the seeded delays every system shares, and the loop
+// each TypeScript system file runs (warm-up, timed run, one JSON line per
+// workload). asyncio_bench.py and pools_py.py mirror SIZES and delays(); run.ts
+// checks that every system reports the same n.
 import { rng } from "../_util.ts";
 
-export type WorkloadId = "W1" | "W2" | "W3" | "W4" | "W5" | "W6" | "W7" | "W8";
+export type WorkloadId = "W1" | "W2" | "W3" | "W3e" | "W4" | "W5" | "W6" | "W7" | "W8";
 
 /** What each workload measures, as the issue defines it. */
 export const TITLES: Record<WorkloadId, string> = {
   W1: "1 task, switches (yield / sleep(0) / await null)",
   W2: "1,000 tasks × switches, interleaved",
   W3: "tasks spawned and gathered",
+  W3e: "tasks spawned and gathered, started eagerly",
   W4: "timers, random delays in [0, 100] ms, all fired (time beyond 100 ms)",
   W5: "timers in [1, 2] s, all cancelled (schedule + cancel)",
   W6: "items through a bounded queue of 100",
@@ -22,6 +24,7 @@ const FULL: Record<WorkloadId, number> = {
   W1: 1_000_000,
   W2: 1_000_000,
   W3: 100_000,
+  W3e: 100_000,
   W4: 200_000,
   W5: 200_000,
   W6: 1_000_000,
@@ -41,7 +44,12 @@ export const W7_WORKERS = 2;
 export const W7_CHUNK = 500;
 
 /** The npm versions the system files import (their specifiers must match). */
-export const PINNED = { effection3: "3.6.1", effection4: "4.1.1", piscina: "5.3.2" };
+export const PINNED = {
+  effection3: "3.6.1",
+  effection4: "4.1.1",
+  effect: "4.1.5",
+  piscina: "5.3.2",
+};
 
 export const QUICK = Deno.args.includes("--quick");
 
