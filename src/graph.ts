@@ -167,6 +167,8 @@ function edgesOf(loop: EventLoop): Edges {
 /** aio's own source directory: its frames are left out of call stacks. */
 const AIO_SRC = new URL(".", import.meta.url).href;
 const TASK_TS = new URL("./task.ts", import.meta.url).href;
+/** JavaScriptCore (Bun) names a file by its path in stacks, V8 by its URL. */
+const asUrl = (file: string): string => file.startsWith("/") ? `file://${encodeURI(file)}` : file;
 const FRAME = /^\s*at (?:(.*?) \()?(.*?):(\d+):(\d+)\)?$/;
 
 /**
@@ -179,7 +181,7 @@ function parseStack(stack: string | undefined): FrameCallGraphEntry[] {
   for (const line of stack.split("\n")) {
     const m = FRAME.exec(line);
     if (m === null) continue;
-    const file = m[2];
+    const file = asUrl(m[2]);
     // The task's step: below it is the loop, not the coroutine.
     if (file === TASK_TS) break;
     if (file.startsWith(AIO_SRC) || file.startsWith("ext:") || file.startsWith("node:")) continue;

@@ -622,7 +622,10 @@ function unorderedAt(a: unknown, b: unknown): { path: number[]; x: unknown; y: u
 }
 
 function show(v: unknown): string {
-  const text = Deno.inspect(v, {
+  // Deno.inspect where there is one (Deno); elsewhere the short description.
+  const inspect = (globalThis as { Deno?: { inspect?: typeof Deno.inspect } }).Deno?.inspect;
+  if (inspect === undefined) return describe(v);
+  const text = inspect(v, {
     depth: 3,
     compact: true,
     breakLength: Infinity,

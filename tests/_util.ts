@@ -13,6 +13,13 @@ function coreFromEnv(): CoreKind {
 /** The core under test. */
 export const CORE: CoreKind = coreFromEnv();
 
+/**
+ * Options of a test that needs Deno itself (Deno.inspect output, signals, a
+ * Deno child process): on Node and Bun, where scripts/test_portable.ts runs
+ * the suite through a `Deno.test` shim without `Deno.version`, it is ignored.
+ */
+export const DENO_ONLY: { ignore: boolean } = { ignore: !("version" in Deno) };
+
 import { run } from "../src/run.ts";
 import { sleep } from "../src/sleep.ts";
 import type { EventLoopOptions } from "../src/loop.ts";

@@ -15,7 +15,7 @@ import {
   RuntimeError,
   sleep,
 } from "../mod.ts";
-import { newLoop, vrun, withLoop } from "./_util.ts";
+import { DENO_ONLY, newLoop, vrun, withLoop } from "./_util.ts";
 
 // ---- state ------------------------------------------------------------------
 
@@ -221,7 +221,7 @@ Deno.test("yield* on a done future does not suspend the task", () =>
 
 // ---- repr -------------------------------------------------------------------
 
-Deno.test("test_futures::test_future_repr", () =>
+Deno.test("test_futures::test_future_repr", DENO_ONLY, () =>
   withLoop((loop) => {
     const pending = loop.createFuture();
     assert.equal(String(pending), "<Future pending>");

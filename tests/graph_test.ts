@@ -25,7 +25,7 @@ import {
   wait,
   waitFor,
 } from "../mod.ts";
-import { vrun } from "./_util.ts";
+import { DENO_ONLY, vrun } from "./_util.ts";
 import { main as whatIsItWaitingOn } from "../examples/what_is_it_waiting_on.ts";
 
 type Walked = [string, string[], Walked[]];
@@ -251,20 +251,24 @@ Deno.test("graph — outside debug mode a stack is the coroutine function's name
   });
 });
 
-Deno.test("graph — in debug mode a suspended task shows the line of its yield*", async () => {
-  await vrun(function* main() {
-    const t = createTask(function* sleeper() {
-      yield* sleep(10); // the line below reads this one's number
-    });
-    yield;
-    const e = captureCallGraph(t)!.callStack[0];
-    assertEquals(e.name, "sleeper");
-    assert(e.file!.endsWith("graph_test.ts"));
-    const src = Deno.readTextFileSync(new URL(e.file!));
-    assertStringIncludes(src.split("\n")[e.line! - 1], "yield* sleep(10); // the line below");
-    yield* t;
-  }, debug);
-});
+Deno.test(
+  "graph — in debug mode a suspended task shows the line of its yield*",
+  DENO_ONLY,
+  async () => {
+    await vrun(function* main() {
+      const t = createTask(function* sleeper() {
+        yield* sleep(10); // the line below reads this one's number
+      });
+      yield;
+      const e = captureCallGraph(t)!.callStack[0];
+      assertEquals(e.name, "sleeper");
+      assert(e.file!.endsWith("graph_test.ts"));
+      const src = Deno.readTextFileSync(new URL(e.file!));
+      assertStringIncludes(src.split("\n")[e.line! - 1], "yield* sleep(10); // the line below");
+      yield* t;
+    }, debug);
+  },
+);
 
 Deno.test("graph — formatCallGraph in CPython's layout; printCallGraph prints it; none outside a task", async () => {
   await vrun(function* main() {

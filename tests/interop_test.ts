@@ -16,7 +16,7 @@ import {
   TimeoutError,
   waitFor,
 } from "../mod.ts";
-import { CORE, vrun } from "./_util.ts";
+import { CORE, DENO_ONLY, vrun } from "./_util.ts";
 
 function* count(): Coroutine<number> {
   yield* sleep(10);
@@ -134,7 +134,7 @@ Deno.test("interop: waitFor on fromPromise aborts the promise's signal on timeou
   }, { core: CORE });
 });
 
-Deno.test("interop: tasks print usefully through Deno.customInspect", async () => {
+Deno.test("interop: tasks print usefully through Deno.customInspect", DENO_ONLY, async () => {
   await vrun(function* () {
     const t = createTask(count);
     const id = t.getName();

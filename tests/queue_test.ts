@@ -21,7 +21,7 @@ import {
   ValueError,
   waitFor,
 } from "../mod.ts";
-import { caught, turn, vrun } from "./_util.ts";
+import { caught, DENO_ONLY, turn, vrun } from "./_util.ts";
 
 type QueueClass = new <T>(maxsize?: number) => Queue<T>;
 const CLASSES: [string, QueueClass][] = [
@@ -640,37 +640,41 @@ Deno.test("PriorityQueue default order: numbers and bigints, strings, booleans, 
   assert.deepEqual(drain([{ any: "thing" }]), [{ any: "thing" }]);
 });
 
-Deno.test("test_queues::PriorityQueue — unorderable items: TypeError naming both, as CPython's '<' not supported; the queue is unchanged", () => {
-  const cases: [unknown, unknown, RegExp][] = [
-    [1, "1", /cannot compare "1" with 1|cannot compare 1 with "1"/],
-    [{ id: 1 }, { id: 2 }, /\{ id: 2 \}.*\{ id: 1 \}|\{ id: 1 \}.*\{ id: 2 \}/],
-    [null, null, /null with null/],
-    [true, 1, /true|1/],
-    [
-      [1, { id: 1 }],
-      [1, { id: 2 }],
-      /\[ 1, \{ id: 2 \} \].*\[ 1, \{ id: 1 \} \]|\[ 1, \{ id: 1 \} \].*\[ 1, \{ id: 2 \} \]/,
-    ],
-    [[1, 2], 1, /\[ 1, 2 \]/],
-  ];
-  for (const [a, b, names] of cases) {
+Deno.test(
+  "test_queues::PriorityQueue — unorderable items: TypeError naming both, as CPython's '<' not supported; the queue is unchanged",
+  DENO_ONLY,
+  () => {
+    const cases: [unknown, unknown, RegExp][] = [
+      [1, "1", /cannot compare "1" with 1|cannot compare 1 with "1"/],
+      [{ id: 1 }, { id: 2 }, /\{ id: 2 \}.*\{ id: 1 \}|\{ id: 1 \}.*\{ id: 2 \}/],
+      [null, null, /null with null/],
+      [true, 1, /true|1/],
+      [
+        [1, { id: 1 }],
+        [1, { id: 2 }],
+        /\[ 1, \{ id: 2 \} \].*\[ 1, \{ id: 1 \} \]|\[ 1, \{ id: 1 \} \].*\[ 1, \{ id: 2 \} \]/,
+      ],
+      [[1, 2], 1, /\[ 1, 2 \]/],
+    ];
+    for (const [a, b, names] of cases) {
+      const q = new PriorityQueue<unknown>();
+      q.putNowait(a);
+      assert.throws(
+        () => q.putNowait(b),
+        (e) =>
+          e instanceof TypeError && names.test(e.message) && /compare/.test(e.message) &&
+          /new PriorityQueue\(/.test(e.message),
+        `${Deno.inspect(a)} vs ${Deno.inspect(b)}`,
+      );
+      assert.equal(q.qsize(), 1, "put left the queue unchanged");
+      assert.equal(q.getNowait(), a);
+    }
+    // Where arrays differ at an element that cannot be compared, the message says which.
     const q = new PriorityQueue<unknown>();
-    q.putNowait(a);
-    assert.throws(
-      () => q.putNowait(b),
-      (e) =>
-        e instanceof TypeError && names.test(e.message) && /compare/.test(e.message) &&
-        /new PriorityQueue\(/.test(e.message),
-      `${Deno.inspect(a)} vs ${Deno.inspect(b)}`,
-    );
-    assert.equal(q.qsize(), 1, "put left the queue unchanged");
-    assert.equal(q.getNowait(), a);
-  }
-  // Where arrays differ at an element that cannot be compared, the message says which.
-  const q = new PriorityQueue<unknown>();
-  q.putNowait([1, { id: 1 }]);
-  assert.throws(() => q.putNowait([1, { id: 2 }]), /index 1/);
-});
+    q.putNowait([1, { id: 1 }]);
+    assert.throws(() => q.putNowait([1, { id: 2 }]), /index 1/);
+  },
+);
 
 Deno.test("PriorityQueue: a throwing comparator leaves the queue unchanged on put", () => {
   const q = new PriorityQueue<number>(0, (a, b) => {

@@ -20,7 +20,7 @@ import {
   type Task,
   ValueError,
 } from "../mod.ts";
-import { CORE, vrun } from "./_util.ts";
+import { CORE, DENO_ONLY, vrun } from "./_util.ts";
 
 Deno.test("test_runners::test_asyncio_run_return", async () => {
   function* main() {
@@ -390,24 +390,28 @@ Deno.test("test_runners::test_asyncio_run_only_coro — a future is accepted too
   }
 });
 
-Deno.test("run() is a Runner used once: the default executor is shut down (waiting) and the loop's signal handlers removed at the end", async () => {
-  const shutdowns: unknown[] = [];
-  const executor: Executor = {
-    submit: () => {
-      throw new Error("not used");
-    },
-    shutdown: (options) => {
-      shutdowns.push(options);
-      return Promise.resolve();
-    },
-  };
-  let loop: EventLoop | undefined;
-  await vrun(function* () {
-    loop = getRunningLoop();
-    loop.setDefaultExecutor(executor);
-    loop.addSignalHandler("SIGHUP", () => {}); // keeps the process alive until removed
-    yield;
-  });
-  assert.deepEqual(shutdowns, [{ wait: true }]);
-  assert.equal(loop!.isClosed(), true);
-});
+Deno.test(
+  "run() is a Runner used once: the default executor is shut down (waiting) and the loop's signal handlers removed at the end",
+  DENO_ONLY,
+  async () => {
+    const shutdowns: unknown[] = [];
+    const executor: Executor = {
+      submit: () => {
+        throw new Error("not used");
+      },
+      shutdown: (options) => {
+        shutdowns.push(options);
+        return Promise.resolve();
+      },
+    };
+    let loop: EventLoop | undefined;
+    await vrun(function* () {
+      loop = getRunningLoop();
+      loop.setDefaultExecutor(executor);
+      loop.addSignalHandler("SIGHUP", () => {}); // keeps the process alive until removed
+      yield;
+    });
+    assert.deepEqual(shutdowns, [{ wait: true }]);
+    assert.equal(loop!.isClosed(), true);
+  },
+);

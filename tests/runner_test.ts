@@ -23,7 +23,7 @@ import {
   ValueError,
 } from "../mod.ts";
 import { Runner } from "../src/runner.ts";
-import { CORE, recordingListeners } from "./_util.ts";
+import { CORE, DENO_ONLY, recordingListeners } from "./_util.ts";
 import { Child } from "./fixtures/_child.ts";
 
 /** A runner on the core under test with the virtual clock. */
@@ -221,64 +221,80 @@ Deno.test("test_runners::RunnerTests::test_recursive_run — run() inside a main
 
 // ---- SIGINT, in a child process --------------------------------------------
 
-Deno.test("test_runners::RunnerTests::test_interrupt_wait — each run() has its own SIGINT handler; leftover tasks wait for close()", async () => {
-  const { status, lines, stderr } = await new Child("runner_sigint_main.ts", ["wait"]).finish();
-  assert.equal(status.code, 0, stderr);
-  assert.deepEqual(lines, [
-    "main 1 caught CancelledError, future cancelled: true",
-    "run 1 rejected KeyboardInterrupt cause CancelledError",
-    "other still pending: true",
-    // A second interrupt in a second run() is a first one again, not an exit.
-    "main 2 caught CancelledError, future cancelled: true",
-    "run 2 rejected KeyboardInterrupt cause CancelledError",
-    "run 3 resolved ok",
-    "other finally",
-    "closed",
-  ]);
-});
+Deno.test(
+  "test_runners::RunnerTests::test_interrupt_wait — each run() has its own SIGINT handler; leftover tasks wait for close()",
+  DENO_ONLY,
+  async () => {
+    const { status, lines, stderr } = await new Child("runner_sigint_main.ts", ["wait"]).finish();
+    assert.equal(status.code, 0, stderr);
+    assert.deepEqual(lines, [
+      "main 1 caught CancelledError, future cancelled: true",
+      "run 1 rejected KeyboardInterrupt cause CancelledError",
+      "other still pending: true",
+      // A second interrupt in a second run() is a first one again, not an exit.
+      "main 2 caught CancelledError, future cancelled: true",
+      "run 2 rejected KeyboardInterrupt cause CancelledError",
+      "run 3 resolved ok",
+      "other finally",
+      "closed",
+    ]);
+  },
+);
 
-Deno.test("test_runners::RunnerTests::test_interrupt_call_soon — a main that only spins is interrupted too", async () => {
-  const { status, lines, stderr } = await new Child("runner_sigint_main.ts", ["spin"]).finish();
-  assert.equal(status.code, 0, stderr);
-  assert.deepEqual(lines, [
-    "main caught CancelledError: true",
-    "run rejected KeyboardInterrupt cause CancelledError",
-    "closed",
-  ]);
-});
+Deno.test(
+  "test_runners::RunnerTests::test_interrupt_call_soon — a main that only spins is interrupted too",
+  DENO_ONLY,
+  async () => {
+    const { status, lines, stderr } = await new Child("runner_sigint_main.ts", ["spin"]).finish();
+    assert.equal(status.code, 0, stderr);
+    assert.deepEqual(lines, [
+      "main caught CancelledError: true",
+      "run rejected KeyboardInterrupt cause CancelledError",
+      "closed",
+    ]);
+  },
+);
 
-Deno.test("test_runners::RunnerTests::test_interrupt_cancelled_task — main also cancelled by another task: CancelledError", async () => {
-  const { status, lines, stderr } = await new Child("runner_sigint_main.ts", ["cancelled_task"])
-    .finish();
-  assert.equal(status.code, 0, stderr);
-  assert.deepEqual(lines, [
-    "main cancelled again, cancelling: 2",
-    "run rejected CancelledError",
-    "closed",
-  ]);
-});
+Deno.test(
+  "test_runners::RunnerTests::test_interrupt_cancelled_task — main also cancelled by another task: CancelledError",
+  DENO_ONLY,
+  async () => {
+    const { status, lines, stderr } = await new Child("runner_sigint_main.ts", ["cancelled_task"])
+      .finish();
+    assert.equal(status.code, 0, stderr);
+    assert.deepEqual(lines, [
+      "main cancelled again, cancelling: 2",
+      "run rejected CancelledError",
+      "closed",
+    ]);
+  },
+);
 
 // ---- SIGINT, in process: which listeners each run() adds and removes -------
 
-Deno.test("Runner: the SIGINT listener is added by each run() and removed when its main ends; none between runs", () =>
-  recordingListeners(async (calls) => {
-    await using runner = vrunner();
-    runner.getLoop();
-    assert.deepEqual(calls, [], "creating the loop listens to nothing");
-    let during: string[] = [];
-    await runner.run(function* () {
-      yield;
-      during = [...calls];
-    });
-    assert.deepEqual(during, ["add SIGINT"]);
-    assert.deepEqual(calls, ["add SIGINT", "remove SIGINT"]);
-    await assert.rejects(() =>
-      runner.run(function* () {
+Deno.test(
+  "Runner: the SIGINT listener is added by each run() and removed when its main ends; none between runs",
+  DENO_ONLY,
+  () =>
+    recordingListeners(async (calls) => {
+      await using runner = vrunner();
+      runner.getLoop();
+      assert.deepEqual(calls, [], "creating the loop listens to nothing");
+      let during: string[] = [];
+      await runner.run(function* () {
         yield;
-        throw new URIError("main failed");
-      }), URIError);
-    assert.deepEqual(calls, ["add SIGINT", "remove SIGINT", "add SIGINT", "remove SIGINT"]);
-  }));
+        during = [...calls];
+      });
+      assert.deepEqual(during, ["add SIGINT"]);
+      assert.deepEqual(calls, ["add SIGINT", "remove SIGINT"]);
+      await assert.rejects(() =>
+        runner.run(function* () {
+          yield;
+          throw new URIError("main failed");
+        }), URIError);
+      assert.deepEqual(calls, ["add SIGINT", "remove SIGINT", "add SIGINT", "remove SIGINT"]);
+    }),
+);
 
 Deno.test("Runner: handleSigint false adds no listener", () =>
   recordingListeners(async (calls) => {
@@ -472,31 +488,35 @@ Deno.test("Runner: close() reports a leftover task's error once, to the exceptio
   assert.ok(reports[0].exception instanceof RangeError);
 });
 
-Deno.test("Runner: close() closes I/O resources (a signal handler) and shuts down the default executor, waiting; run() ending does neither", () =>
-  recordingListeners(async (calls) => {
-    const shutdowns: unknown[] = [];
-    const executor: Executor = {
-      submit: () => {
-        throw new Error("not used");
-      },
-      shutdown: (options) => {
-        shutdowns.push(options);
-        return Promise.resolve();
-      },
-    };
-    const runner = vrunner({ handleSigint: false });
-    await runner.run(function* () {
-      const loop = getRunningLoop();
-      loop.setDefaultExecutor(executor);
-      loop.addSignalHandler("SIGHUP", () => {});
-      yield;
-    });
-    assert.deepEqual(calls, ["add SIGHUP"]);
-    assert.deepEqual(shutdowns, []);
-    await runner.close();
-    assert.deepEqual(calls, ["add SIGHUP", "remove SIGHUP"]);
-    assert.deepEqual(shutdowns, [{ wait: true }]);
-  }));
+Deno.test(
+  "Runner: close() closes I/O resources (a signal handler) and shuts down the default executor, waiting; run() ending does neither",
+  DENO_ONLY,
+  () =>
+    recordingListeners(async (calls) => {
+      const shutdowns: unknown[] = [];
+      const executor: Executor = {
+        submit: () => {
+          throw new Error("not used");
+        },
+        shutdown: (options) => {
+          shutdowns.push(options);
+          return Promise.resolve();
+        },
+      };
+      const runner = vrunner({ handleSigint: false });
+      await runner.run(function* () {
+        const loop = getRunningLoop();
+        loop.setDefaultExecutor(executor);
+        loop.addSignalHandler("SIGHUP", () => {});
+        yield;
+      });
+      assert.deepEqual(calls, ["add SIGHUP"]);
+      assert.deepEqual(shutdowns, []);
+      await runner.close();
+      assert.deepEqual(calls, ["add SIGHUP", "remove SIGHUP"]);
+      assert.deepEqual(shutdowns, [{ wait: true }]);
+    }),
+);
 
 Deno.test("Runner: a main that fails rejects its run(); the runner stays usable", async () => {
   await using runner = vrunner();

@@ -19,7 +19,7 @@ import {
 } from "../mod.ts";
 import { IncompleteReadError, LimitOverrunError } from "../src/errors.ts";
 import { type ReaderTransport, StreamReader } from "../src/stream_reader.ts";
-import { caught, expectError, turn, vrun } from "./_util.ts";
+import { caught, DENO_ONLY, expectError, turn, vrun } from "./_util.ts";
 
 const DATA = "line1\nline2\nline3\n";
 
@@ -637,32 +637,36 @@ Deno.test("one waiting read at a time: a second one is a RuntimeError (asyncio's
 
 // ---- test_streams.py: repr ------------------------------------------------------------
 
-Deno.test("test_streams::test___repr__ — and each of its parts", () =>
-  vrun(function* () {
-    assert.equal(String(new StreamReader()), "<StreamReader>");
-    assert.equal(String(new StreamReader({ limit: 123 })), "<StreamReader limit=123>");
-    let r = new StreamReader();
-    r.feedEof();
-    assert.equal(String(r), "<StreamReader eof>");
-    r = new StreamReader();
-    r.feedData(b("data"));
-    assert.equal(String(r), "<StreamReader 4 bytes>");
-    r = new StreamReader();
-    r.setException(new RuntimeError());
-    assert.equal(String(r), '<StreamReader exception=RuntimeError("")>');
-    r = new StreamReader();
-    const t = createTask(r.read(1));
-    yield* turn();
-    assert.equal(String(r), "<StreamReader waiter=<Future pending>>");
-    r.feedData(b("x"));
-    yield* t;
-    assert.equal(String(r), "<StreamReader>");
-    const [r2] = withTransport(1);
-    assert.equal(String(r2), "<StreamReader limit=1 transport=<Transport>>");
-    r2.feedData(b("abc"));
-    assert.equal(String(r2), "<StreamReader 3 bytes limit=1 transport=<Transport> paused>");
-    assert.equal(Deno.inspect(r2), String(r2));
-  }));
+Deno.test(
+  "test_streams::test___repr__ — and each of its parts",
+  DENO_ONLY,
+  () =>
+    vrun(function* () {
+      assert.equal(String(new StreamReader()), "<StreamReader>");
+      assert.equal(String(new StreamReader({ limit: 123 })), "<StreamReader limit=123>");
+      let r = new StreamReader();
+      r.feedEof();
+      assert.equal(String(r), "<StreamReader eof>");
+      r = new StreamReader();
+      r.feedData(b("data"));
+      assert.equal(String(r), "<StreamReader 4 bytes>");
+      r = new StreamReader();
+      r.setException(new RuntimeError());
+      assert.equal(String(r), '<StreamReader exception=RuntimeError("")>');
+      r = new StreamReader();
+      const t = createTask(r.read(1));
+      yield* turn();
+      assert.equal(String(r), "<StreamReader waiter=<Future pending>>");
+      r.feedData(b("x"));
+      yield* t;
+      assert.equal(String(r), "<StreamReader>");
+      const [r2] = withTransport(1);
+      assert.equal(String(r2), "<StreamReader limit=1 transport=<Transport>>");
+      r2.feedData(b("abc"));
+      assert.equal(String(r2), "<StreamReader 3 bytes limit=1 transport=<Transport> paused>");
+      assert.equal(Deno.inspect(r2), String(r2));
+    }),
+);
 
 // ---- Cancellation never loses data ------------------------------------------------
 

@@ -22,7 +22,7 @@ import {
   timeout,
   TimeoutError,
 } from "../mod.ts";
-import { expectError, vrun } from "./_util.ts";
+import { DENO_ONLY, expectError, vrun } from "./_util.ts";
 
 class MyExc extends Error {}
 class ZeroDivisionError extends Error {}
@@ -933,7 +933,7 @@ Deno.test("taskGroup: a rejected fromPromise child fails the group like any othe
   });
 });
 
-Deno.test("taskGroup: bad input, repr", async () => {
+Deno.test("taskGroup: bad input, repr", DENO_ONLY, async () => {
   await vrun(function* () {
     assert.throws(() => taskGroup(42 as never), /taskGroup\(\) expects .* got 42/);
     // A body that is not a coroutine function fails like any body error.

@@ -18,7 +18,7 @@ import {
   Task,
   ValueError,
 } from "../mod.ts";
-import { expectError, newLoop, vrun, withLoop } from "./_util.ts";
+import { DENO_ONLY, expectError, newLoop, vrun, withLoop } from "./_util.ts";
 
 /** A coroutine that returns `value` without suspending. */
 function* returns<T>(value: T): Coroutine<T> {
@@ -153,7 +153,7 @@ Deno.test("test_tasks::test_get_coro", () =>
     assert.equal(t.getCoro(), coro);
   }));
 
-Deno.test("test_tasks::test_task_repr", () =>
+Deno.test("test_tasks::test_task_repr", DENO_ONLY, () =>
   withLoop(async (loop) => {
     function* notmuch() {
       yield;

@@ -21,7 +21,7 @@ import {
   TimeoutError,
   ValueError,
 } from "../mod.ts";
-import { CORE, expectError, vrun } from "./_util.ts";
+import { CORE, DENO_ONLY, expectError, vrun } from "./_util.ts";
 
 /**
  * Python's `with self.assertRaises(cls):` — passes if `body` throws `cls`,
@@ -327,7 +327,7 @@ Deno.test("Timeout.reschedule moves the deadline, also into the past", async () 
   });
 });
 
-Deno.test("test_timeouts::test_repr_active", async () => {
+Deno.test("test_timeouts::test_repr_active", DENO_ONLY, async () => {
   await vrun(function* () {
     yield* timeout(10_000, function* (cm) {
       assert.match(String(cm), /^<Timeout \[active\] when=\d+(\.\d*)?>$/);
