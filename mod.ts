@@ -167,3 +167,11 @@ export {
   type SubprocessOptions,
   type SubprocessStdio,
 } from "./src/subprocess.ts";
+export {
+  RedisExecutor,
+  type RedisExecutorOptions,
+  type RedisExecutorStats,
+  type RedisQueueStats,
+  type RedisSubmitOptions,
+} from "./src/redis/redis_executor.ts";
+export { runWorker, type RunWorkerOptions } from "./src/redis/redis_worker.ts";

@@ -1,0 +1,68 @@
+// Connections to Redis through ioredis, loaded on first use so that importing
+// aio loads no Redis client and needs no permission. Every connection
+// reconnects forever (a Redis restart is an outage, not an error) and
+// queues commands meanwhile; `closeConnection` waits for the socket to be
+// gone, so Deno's resource sanitizer sees nothing left behind.
+
+import type { Redis, RedisOptions } from "ioredis";
+
+// deno-lint-ignore no-explicit-any
+let ioredis: Promise<any> | null = null;
+
+/** A connection to `url`, reconnecting forever. `name` shows in CLIENT LIST. */
+export async function openConnection(url: string, name: string): Promise<Redis> {
+  const mod = await (ioredis ??= import("ioredis"));
+  const options: RedisOptions = {
+    connectionName: name,
+    // Wait through outages instead of failing commands after 20 retries.
+    maxRetriesPerRequest: null,
+    retryStrategy: (times) => Math.min(50 * times, 500),
+    // A server that restarted refuses writes while it loads its data.
+    reconnectOnError: (e) => /LOADING|READONLY/.test(e.message) ? 2 : false,
+    lazyConnect: false,
+  };
+  const r: Redis = new mod.Redis(url, options);
+  // Connection errors are retried; without a listener ioredis would print each one.
+  r.on("error", () => {});
+  return r;
+}
+
+/** Closes `r` after the commands sent so far, and waits until its socket is closed. */
+export async function closeConnection(r: Redis, now = false): Promise<void> {
+  if (r.status === "end") return;
+  const ended = new Promise<void>((resolve) => r.once("end", () => resolve()));
+  if (now || r.status !== "ready") r.disconnect();
+  else r.quit().catch(() => r.disconnect());
+  await ended;
+}
+
+/** Parses and checks a `redis://` or `rediss://` URL, naming the problem. */
+export function checkUrl(url: unknown, what: string): string {
+  if (typeof url !== "string" || url === "") {
+    throw new TypeError(`${what}: url must be a redis:// URL string, got ${String(url)}`);
+  }
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new TypeError(`${what}: url ${JSON.stringify(url)} is not a URL (redis://host:port)`);
+  }
+  if (u.protocol !== "redis:" && u.protocol !== "rediss:") {
+    throw new TypeError(
+      `${what}: url must start with redis:// or rediss://, got ${JSON.stringify(url)}`,
+    );
+  }
+  return url;
+}
+
+/** Checks a queue name: non-empty, no whitespace (it becomes part of key names). */
+export function checkQueue(queue: unknown, what: string): string {
+  if (typeof queue !== "string" || !/^[^\s]{1,200}$/.test(queue)) {
+    throw new TypeError(
+      `${what}: queue must be a non-empty name without whitespace, got ${
+        typeof queue === "string" ? JSON.stringify(queue) : String(queue)
+      }`,
+    );
+  }
+  return queue;
+}
