@@ -158,6 +158,38 @@ Deno.test("due timers queue behind handles that are already ready", async () => 
   assert.deepEqual(order, ["soon-1", "soon-2", "timer"]);
 });
 
+Deno.test("the ready ring keeps FIFO order as it wraps and grows, timers due behind it", async () => {
+  const loop = newLoop("virtual");
+  const got: number[] = [];
+  const want: number[] = [];
+  let next = 0;
+  // Each iteration runs what was ready at its start and schedules more than
+  // it ran, so the ring's head moves round the array while it fills and
+  // doubles several times (its first size is 256).
+  const step = (k: number) => {
+    got.push(k);
+    if (next < 5000) {
+      for (let i = 0; i < 3; i++) {
+        want.push(next);
+        loop.callSoon(step, next++);
+      }
+    }
+  };
+  loop.callLater(0, () => got.push(-1)); // due at once: behind the first callback
+  want.push(next);
+  loop.callSoon(step, next++);
+  want.splice(1, 0, -1);
+  let readyAtEnd = -1;
+  loop.callLater(1, () => {
+    readyAtEnd = loop.stats().ready;
+    loop.stop();
+  });
+  await runLoop(loop);
+  assert.equal(got.length, want.length);
+  assert.deepEqual(got, want);
+  assert.equal(readyAtEnd, 0);
+});
+
 Deno.test("a cancelled timer never runs, even when cancelled in its own batch", async () => {
   const loop = newLoop();
   const calls: string[] = [];
