@@ -60,7 +60,7 @@ export interface GatherOptions {
 class GatheringFuture<T> extends Future<T> {
   /** The future for each argument, duplicates included. */
   _children: Future<unknown>[];
-  /** Each distinct child once (the same array when there are no duplicates). */
+  /** What `_nfinished` counts up to: a pending child once, a finished one each time it was given. */
   _unique: Future<unknown>[];
   _returnExceptions: boolean;
   _nfinished = 0;
@@ -266,9 +266,11 @@ export function gather(aws: readonly unknown[], options?: GatherOptions): Future
   const cbOptions = { context: copyContext() };
   // An awaitable given twice is one child. A pending future registered last
   // with `onChildDone` was seen already, which needs no Map for the common
-  // case (futures and tasks); coroutines and finished futures are rarer.
+  // case (futures and tasks); coroutines are rarer. A finished future needs
+  // no deduplication: given twice it counts twice in `unique` and in
+  // `_nfinished` alike (eagerly started tasks are often all finished).
   let coros: Map<unknown, Future<unknown>> | null = null;
-  let done: Set<Future<unknown>> | null = null;
+  let done: Future<unknown>[] | null = null;
   for (let i = 0; i < n; i++) {
     const x = aws[i];
     let fut: Future<unknown> | undefined;
@@ -281,11 +283,7 @@ export function gather(aws: readonly unknown[], options?: GatherOptions): Future
         }
         fut.addDoneCallback(onChildDone, cbOptions);
       } else {
-        if (done?.has(fut)) {
-          children[i] = fut;
-          continue;
-        }
-        (done ??= new Set()).add(fut);
+        (done ??= []).push(fut);
       }
     } else {
       fut = coros?.get(x);
@@ -302,6 +300,6 @@ export function gather(aws: readonly unknown[], options?: GatherOptions): Future
   }
   // Children that were already done count at once (CPython 3.12+): if all
   // were, the gather is done before it is returned.
-  if (done !== null) { for (const f of done) outer._onChildDone(f); }
+  if (done !== null) { for (let i = 0; i < done.length; i++) outer._onChildDone(done[i]); }
   return outer;
 }
