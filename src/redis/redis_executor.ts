@@ -375,7 +375,8 @@ export class RedisExecutor implements Executor, AsyncDisposable {
       fn,
       args,
       0,
-      timeoutMs === Infinity ? 0 : Math.max(timeoutMs, 0.001),
+      // 0 means "no timeout" on the wire; a timeout of 0 still times out.
+      t === undefined || timeoutMs === Infinity ? 0 : Math.max(timeoutMs, 0.001),
       retries,
       "submitWith",
     ) as Future<JobResult<ReturnType<F>>>;
