@@ -164,9 +164,14 @@ function edgesOf(loop: EventLoop): Edges {
 // ---------------------------------------------------------------------------
 // Call stacks
 
-/** aio's own source directory: its frames are left out of call stacks. */
-const AIO_SRC = new URL(".", import.meta.url).href;
-const TASK_TS = new URL("./task.ts", import.meta.url).href;
+/**
+ * aio's own source directory: its frames are left out of call stacks. A
+ * classic-script bundle has no module URL: there no frame is recognised
+ * (a sentinel no file name starts with), and importing still works.
+ */
+const HERE: string | undefined = import.meta.url;
+const AIO_SRC = HERE ? new URL(".", HERE).href : "\0";
+const TASK_TS = HERE ? new URL("./task.ts", HERE).href : "\0";
 /** JavaScriptCore (Bun) names a file by its path in stacks, V8 by its URL. */
 const asUrl = (file: string): string => file.startsWith("/") ? `file://${encodeURI(file)}` : file;
 const FRAME = /^\s*at (?:(.*?) \()?(.*?):(\d+):(\d+)\)?$/;
