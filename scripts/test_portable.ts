@@ -7,15 +7,19 @@
 // (AIO_CORE=ts picks the TypeScript scheduler core, as for `deno task test`.)
 // With no arguments it runs every tests/*_test.ts except the Deno-only files
 // listed below, each with the reason; a new test file runs on every runtime
-// unless it is added here. Tests inside a portable file that need Deno say so
-// with `ignore: !IS_DENO` (tests/_util.ts), and count as ignored. Exits 1 if
-// a test fails or a test file cannot be loaded.
+// unless it is listed here (or its name starts with a prefix listed here).
+// A test inside a portable file that needs Deno takes the options DENO_ONLY
+// (tests/_util.ts) and counts as ignored. Exits 1 if a test fails or a test
+// file cannot be loaded.
 
 import { readdirSync } from "node:fs";
 import process from "node:process";
 import { runTests, runtimeLabel } from "../tests/_shim.ts";
 
-/** Test files that need Deno, and why. */
+/**
+ * Test files that need Deno, and why: a name, or a prefix ending in `*` for
+ * a family of files (an executor's, whose new test files need Deno too).
+ */
 const DENO_ONLY: Record<string, string> = {
   // The I/O layer is built on Deno's APIs (its entry points refuse other runtimes).
   "http_test.ts": "I/O: Deno.serve",
@@ -30,15 +34,16 @@ const DENO_ONLY: Record<string, string> = {
     "taskSignal is portable, but these tests drive Deno.serve and Deno.Command",
   "sync_examples_test.ts": "runs the examples as Deno child processes",
   // The executor runs on Deno's Web Workers until issue 14 part 2.
-  "executor_cancel_test.ts": "executor: Deno workers",
-  "executor_chaos_test.ts": "executor: Deno workers",
-  "executor_examples_test.ts": "executor: Deno workers",
-  "executor_failure_test.ts": "executor: Deno workers",
-  "executor_loop_test.ts": "executor: Deno workers",
-  "executor_pool_test.ts": "executor: Deno workers",
+  "executor_*": "executor: Deno workers",
   "to_thread_test.ts": "executor: Deno workers",
-  "redis_executor_test.ts": "executor: Deno workers and a redis-server child",
+  "redis_*": "Redis executor: Deno child processes (redis-server, workers)",
 };
+
+function denoOnly(file: string): boolean {
+  return Object.keys(DENO_ONLY).some((k) =>
+    k.endsWith("*") ? file.startsWith(k.slice(0, -1)) : file === k
+  );
+}
 
 // Node 22 parses no `using` declarations, which some test files use: there
 // the test modules (not src/) go through esbuild's transform (AIO_ESBUILD:
@@ -70,11 +75,12 @@ const dir = new URL("../tests/", import.meta.url);
 const args = process.argv.slice(2);
 const files = args.length > 0
   ? args.map((a) => a.replace(/^(\.\/)?tests\//, ""))
-  : readdirSync(dir).filter((f) => f.endsWith("_test.ts") && !(f in DENO_ONLY)).sort();
+  : readdirSync(dir).filter((f) => f.endsWith("_test.ts") && !denoOnly(f)).sort();
 
+const all = readdirSync(dir).filter((f) => f.endsWith("_test.ts")).length;
 console.log(
   `${runtimeLabel()}, ${process.env.AIO_CORE ?? "wasm"} core: ${files.length} test files` +
-    (args.length > 0 ? "" : ` (${Object.keys(DENO_ONLY).length} Deno-only files left out)`),
+    (args.length > 0 ? "" : ` (${all - files.length} Deno-only files left out)`),
 );
 let broken = 0;
 for (const f of files) {
