@@ -154,3 +154,27 @@ Deno.test("RedisExecutor: bad options name the problem; submit after shutdown is
   assert.throws(() => ex.submit(() => 1), RuntimeError);
   assert.ok(BrokenWorkerError);
 });
+
+Deno.test("RedisExecutor: a live worker keeps a job longer than deadWorkerTimeoutMs; remoteStats; shutdown waits for every future", async () => {
+  const redis = await startRedis();
+  const worker = startWorker(redis.url, "live", 2);
+  const ex = new RedisExecutor({ url: redis.url, queue: "live", deadWorkerTimeoutMs: 100 });
+  try {
+    const slow = ex.submit(
+      (ms: number) => new Promise((r) => setTimeout(() => r("slow"), ms)),
+      1500,
+    );
+    await until(() => ex.stats().running === 1);
+    await until(async () => (await vrun(() => ex.remoteStats())).workers === 1);
+    const remote = await vrun(() => ex.remoteStats());
+    assert.deepEqual(remote, { queued: 0, running: 1, workers: 1 });
+    assert.equal(await slow, "slow", "refreshed by its live worker, never taken for dead");
+    const last = ex.submit((ms: number) => new Promise((r) => setTimeout(() => r("last"), ms)), 50);
+    await ex.shutdown({ wait: true });
+    assert.equal(last.result(), "last");
+  } finally {
+    await ex.shutdown();
+    await worker.stop();
+    await redis.close();
+  }
+});

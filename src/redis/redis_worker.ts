@@ -65,6 +65,8 @@ interface Held {
 
 const WINDOW_TARGET_MS = 20;
 const MAX_FACTOR = 128;
+// A worker process counts as alive this long after its last refresh (every second at most).
+const LIVENESS_MS = 5000;
 
 /**
  * Runs a worker process of a {@linkcode RedisExecutor} queue: takes jobs
@@ -150,6 +152,7 @@ class RedisWorker {
   factor = 1;
   avgMs = 0;
   hbTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  hbEvery = 1000;
   reapAt = 0;
   /** Stop requests that arrived before their job was registered here. */
   early: Set<string> = new Set();
@@ -175,6 +178,7 @@ class RedisWorker {
       this.sub.on("message", (_ch: string, msg: string) => this.onStopRequest(msg));
       await this.sub.subscribe(this.prefix + "cancel");
       await this.ensureGroup();
+      await this.cmd.zadd(this.prefix + "workers", Date.now() + LIVENESS_MS, this.name);
       this.heartbeat();
       await this.readLoop();
       await this.drain();
@@ -304,6 +308,11 @@ class RedisWorker {
         continue;
       }
       this.held.set(held.id, held);
+      if (held.dw / 4 < this.hbEvery && this.hbTimer !== undefined) {
+        // Its client waits less than the next refresh would take: refresh sooner.
+        clearTimeout(this.hbTimer);
+        this.heartbeat();
+      }
       this.answer(held, R_STARTED, null, false);
       const problem = checkBody(body);
       if (problem !== null) {
@@ -445,16 +454,16 @@ class RedisWorker {
    * every few seconds also reaps entries of dead workers.
    */
   heartbeat(): void {
-    let minDw = 3000;
+    let minDw = 4000;
     for (const h of this.held.values()) if (h.dw < minDw) minDw = h.dw;
-    const every = Math.max(20, Math.min(1000, minDw / 4));
+    const every = this.hbEvery = Math.max(20, Math.min(1000, minDw / 4));
     this.hbTimer = setTimeout(async () => {
       this.hbTimer = undefined;
       const r = this.cmd!;
       const entries = [...this.held.values()].map((h) => h.entry);
       const p = r.pipeline();
       if (entries.length > 0) p.xclaim(this.key, GROUP, this.name, 0, ...entries, "JUSTID");
-      p.zadd(this.prefix + "workers", Date.now() + 10_000, this.name);
+      p.zadd(this.prefix + "workers", Date.now() + LIVENESS_MS, this.name);
       p.zremrangebyscore(this.prefix + "workers", "-inf", Date.now());
       const now = Date.now();
       if (now >= this.reapAt) {

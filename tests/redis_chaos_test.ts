@@ -1,0 +1,118 @@
+// Chaos: while jobs flow, worker processes are SIGKILLed or SIGTERMed and
+// Redis is restarted (gracefully or killed; the append-only file is fsynced
+// on every write) at random moments for a bounded time. Afterwards every
+// future settles, and each job's effect happened at most once per attempt
+// it was allowed: once for a job that allows no retry, at most 1 + retries
+// times otherwise, and a job that succeeded ran at least once.
+//
+// Seeded and replayable: AIO_REDIS_CHAOS_SEED=<n> reruns one schedule (the
+// timing of the processes still varies); the seed is in every failure message.
+import { assert } from "../deps.ts";
+import { BrokenWorkerError, RedisExecutor, workerFunction } from "../mod.ts";
+import { startRedis, startWorker, type WorkerProcess } from "./_redis.ts";
+
+const JOBS = new URL("./fixtures/redis_jobs.ts", import.meta.url);
+const record = workerFunction<(path: string, line: string, ms?: number) => Promise<string>>(
+  JOBS,
+  "record",
+);
+
+/** mulberry32: a small seeded generator, so a schedule can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+Deno.test("chaos: workers killed and Redis restarted at random moments; every future settles, no effect beyond its attempts", async () => {
+  const seed = Number(Deno.env.get("AIO_REDIS_CHAOS_SEED") ?? Date.now() % 100_000);
+  const rand = prng(seed);
+  const why = `(replay with AIO_REDIS_CHAOS_SEED=${seed})`;
+  const redis = await startRedis({ persistent: true });
+  const dir = await Deno.makeTempDir();
+  const effects = `${dir}/effects`;
+  const workers: WorkerProcess[] = [];
+  for (let i = 0; i < 3; i++) workers.push(startWorker(redis.url, "chaos", 2));
+  const ex = new RedisExecutor({ url: redis.url, queue: "chaos", deadWorkerTimeoutMs: 1000 });
+  const jobs: { fut: PromiseLike<string>; retries: number; done: boolean }[] = [];
+  let events = "";
+  try {
+    const chaosMs = 8000;
+    const t0 = performance.now();
+    let nextEvent = 300 + rand() * 700;
+    let n = 0;
+    while (performance.now() - t0 < chaosMs) {
+      for (let k = 0; k < 4; k++, n++) {
+        const retries = rand() < 0.5 ? 0 : 2;
+        const ms = Math.floor(rand() * 80);
+        jobs.push({
+          fut: ex.submitWith({ retries }, record, effects, `j${n}`, ms),
+          retries,
+          done: false,
+        });
+      }
+      await sleep(40);
+      if (performance.now() - t0 >= nextEvent) {
+        nextEvent += 300 + rand() * 900;
+        const what = rand();
+        if (what < 0.35) {
+          const i = Math.floor(rand() * workers.length);
+          events += ` kill-worker${i}`;
+          await workers[i].stop("SIGKILL");
+          workers[i] = startWorker(redis.url, "chaos", 2);
+        } else if (what < 0.55) {
+          const i = Math.floor(rand() * workers.length);
+          events += ` term-worker${i}`;
+          await workers[i].stop("SIGTERM");
+          workers[i] = startWorker(redis.url, "chaos", 2);
+        } else if (what < 0.8) {
+          events += " restart-redis";
+          await redis.stop();
+          await redis.start();
+        } else {
+          events += " kill-redis";
+          await redis.kill();
+          await redis.start();
+        }
+      }
+    }
+    // Chaos is over: every future settles.
+    const settled = await Promise.allSettled(jobs.map((j) => Promise.resolve(j.fut)));
+    const seen = new Map<string, number>();
+    for (const l of (await Deno.readTextFile(effects)).split("\n")) {
+      if (l !== "") seen.set(l, (seen.get(l) ?? 0) + 1);
+    }
+    let ok = 0;
+    for (let i = 0; i < jobs.length; i++) {
+      const runs = seen.get(`j${i}`) ?? 0;
+      const res = settled[i];
+      assert.ok(
+        runs <= 1 + jobs[i].retries,
+        `j${i} (retries ${jobs[i].retries}) ran ${runs} times ${why}; events:${events}`,
+      );
+      if (res.status === "fulfilled") {
+        ok++;
+        assert.equal(res.value, `j${i}`);
+        assert.ok(runs >= 1, `j${i} succeeded without running ${why}`);
+      } else {
+        assert.ok(
+          res.reason instanceof BrokenWorkerError,
+          `j${i} failed with ${res.reason} ${why}; events:${events}`,
+        );
+      }
+    }
+    assert.ok(ok > 0, `no job succeeded ${why}`);
+  } finally {
+    await ex.shutdown({ wait: false, cancelFutures: true });
+    for (const w of workers) await w.stop("SIGKILL");
+    await redis.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
