@@ -4,11 +4,14 @@
 // `StreamReaderProtocol`, on Deno's promise-based reads.
 //
 // Reading: at most one `conn.read()` is in flight. Each one that lands feeds
-// the reader (a copy of what came, or for a large read into an empty reader
-// the array itself, the next read going into a fresh one) and starts the
-// next, unless the reader paused reading (more than 2 x limit buffered);
-// `resumeReading()` starts it again. Deno reads take no AbortSignal: closing the connection is what ends
-// an outstanding read, which then counts as EOF, not as an error. A read in
+// the reader and starts the next. Into an empty reader, a large read (32 KiB
+// or more) is handed over as the array itself, the next read going into a
+// fresh one, and a medium one (4 KiB or more) as a copy of its own, which a
+// read of everything then returns as it is; otherwise what came is copied
+// into the reader's buffer. The next read starts unless the reader paused
+// reading (more than 2 x limit buffered); `resumeReading()` starts it again.
+// Deno reads take no AbortSignal: closing the connection is what ends an
+// outstanding read, which then counts as EOF, not as an error. A read in
 // flight is an outside completion of the loop: the virtual clock does not
 // jump past it.
 //
@@ -25,6 +28,9 @@ import type { ByteSink } from "./stream_writer.ts";
 const READ_SIZE = 65_536;
 // Reads of at least this many bytes are handed to the reader, not copied.
 const ADOPT_MIN = 32_768;
+// Medium reads into an empty reader are handed over as a copy of their own,
+// which a read of everything then takes without copying again.
+const SLICE_MIN = 4096;
 
 /** @internal */
 export class SocketTransport implements ReaderTransport, ByteSink, LoopResource {
@@ -72,12 +78,22 @@ export class SocketTransport implements ReaderTransport, ByteSink, LoopResource 
       return;
     }
     const got = this.#buf.subarray(0, n);
-    // A large read into an empty reader becomes the reader's buffer, and the
-    // next read gets a fresh array: a zeroed allocation instead of a zeroed
-    // allocation (the reader's) plus a copy. Small reads are copied, so a
-    // short message does not pay for zeroing 64 KiB.
-    if (n >= ADOPT_MIN && this.reader._feedOwned(got)) this.#buf = new Uint8Array(READ_SIZE);
-    else this.reader.feedData(got);
+    const r = this.reader;
+    if (n >= SLICE_MIN && r._head === r._tail && !r._eof) {
+      // Into an empty reader: a large read becomes its buffer, and the next
+      // read gets a fresh array (a zeroed allocation instead of a zeroed
+      // allocation plus a copy); a medium one goes as a copy of its own,
+      // which a read of everything returns without copying again. Small
+      // reads are copied in below: they do not pay for an allocation each.
+      if (n >= ADOPT_MIN) {
+        r._feedOwned(got);
+        this.#buf = new Uint8Array(READ_SIZE);
+      } else {
+        r._feedOwned(got.slice());
+      }
+    } else {
+      r.feedData(got);
+    }
     if (!this.#paused && !this.#closed) this.#read();
   };
 

@@ -729,10 +729,13 @@ export class StreamReader {
 
   /** @ignore Takes the next `n` buffered bytes out, as a copy. */
   _take(n: number): Uint8Array {
-    if (n >= HANDOFF_MIN && n === this._tail - this._head && n * 2 >= this._buf.length) {
-      // A large read of everything buffered takes the buffer itself, not a
-      // copy: the next feed starts a new one (one memcpy less per byte on
-      // bulk transfers).
+    if (
+      n === this._tail - this._head &&
+      (n >= HANDOFF_MIN ? n * 2 >= this._buf.length : n === this._buf.length && n >= 4096)
+    ) {
+      // A large read of everything buffered, or of a whole array a
+      // transport handed over, takes the buffer itself, not a copy: the next
+      // feed starts a new one (one memcpy less per byte on bulk transfers).
       const out = this._buf.subarray(this._head, this._tail);
       this._buf = EMPTY;
       this._skip(n);

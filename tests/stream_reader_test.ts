@@ -1031,6 +1031,36 @@ Deno.test("buffer: 100,000 one-byte feeds read as they come stay in a small arra
     assert.ok(r._buf.length <= 4096, `capacity ${r._buf.length}`);
   }));
 
+Deno.test("buffer: an array handed over (_feedOwned) is kept only by an empty reader, and reads stay intact", () =>
+  vrun(function* () {
+    const r = new StreamReader();
+    const first = new Uint8Array(5000).map((_, i) => i & 0xff);
+    assert.equal(r._feedOwned(first), true, "an empty reader keeps the array");
+    assert.equal(r._buf, first);
+    const head = yield* r.readexactly(3);
+    assert.deepEqual([...head], [0, 1, 2]);
+    // Not empty now: the array is refused, and the caller feeds a copy.
+    const more = new Uint8Array(10).fill(7);
+    assert.equal(r._feedOwned(more), false);
+    r.feedData(more);
+    more.fill(9); // the caller may reuse its array after feedData
+    const rest = yield* r.read(100_000);
+    assert.equal(rest.length, 5007);
+    assert.deepEqual([...rest.subarray(0, 3)], [3, 4, 5]);
+    assert.deepEqual([...rest.subarray(4997)], [7, 7, 7, 7, 7, 7, 7, 7, 7, 7]);
+    // A read of a whole handed-over array takes that array, without a copy;
+    // later feeds go elsewhere, so what it returned never changes.
+    const second = new Uint8Array(6000).fill(1);
+    assert.equal(r._feedOwned(second), true);
+    const all = yield* r.read(65_536);
+    assert.equal(all.buffer, second.buffer, "the same memory, not a copy");
+    r.feedData(new Uint8Array(6000).fill(2));
+    assert.equal((yield* r.read(65_536)).every((x) => x === 2), true);
+    assert.equal(all.every((x) => x === 1), true);
+    r.feedEof();
+    assert.equal(r._feedOwned(new Uint8Array(1)), false, "nothing is kept after EOF");
+  }));
+
 Deno.test("buffer: 1,000,000 bytes in 1-byte chunks, then one readexactly (linear, not quadratic)", () =>
   vrun(function* () {
     const r = new StreamReader();
