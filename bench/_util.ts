@@ -1,7 +1,8 @@
 // Shared benchmark plumbing. AIO_BENCH_QUICK=1 shrinks every workload to a
 // smoke run (CI uses it so the benchmarks cannot rot); numbers from a quick
 // run mean nothing.
-export const QUICK = Deno.env.get("AIO_BENCH_QUICK") === "1";
+// (`?.`: bench/compare/ imports this module on Node and Bun too.)
+export const QUICK = globalThis.Deno?.env.get("AIO_BENCH_QUICK") === "1";
 
 /** `n`, or a hundredth of it (at least 10) in quick mode. */
 export function scale(n: number): number {

@@ -51,7 +51,11 @@ export const PINNED = {
   piscina: "5.3.2",
 };
 
-export const QUICK = Deno.args.includes("--quick");
+/** The command line after the script: Deno.args, or process.argv past the script's path (Node, Bun). */
+const ARGS: readonly string[] = globalThis.Deno?.args ??
+  (globalThis as unknown as { process: { argv: string[] } }).process.argv.slice(2);
+
+export const QUICK = ARGS.includes("--quick");
 
 /** A hundredth in quick mode (a smoke run: its numbers mean nothing). */
 export const SIZES: Record<WorkloadId, number> = Object.fromEntries(
@@ -73,8 +77,8 @@ export type Workload = (n: number) => () => Promise<unknown>;
 
 /** `--name value` from the command line. */
 export function arg(name: string): string | undefined {
-  const i = Deno.args.indexOf(name);
-  return i >= 0 ? Deno.args[i + 1] : undefined;
+  const i = ARGS.indexOf(name);
+  return i >= 0 ? ARGS[i + 1] : undefined;
 }
 
 // A timed run should take at most this long. A system too slow for that (the
