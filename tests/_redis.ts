@@ -2,8 +2,7 @@
 // temporary directory), and worker processes that stand in for machines.
 // Everything started here is stopped by the returned handle's close().
 
-import type { Redis } from "ioredis";
-import { closeConnection, openConnection } from "../src/redis/redis_connection.ts";
+import { closeConnection, openConnection, type Redis } from "../src/redis/redis_connection.ts";
 
 export interface RedisServer {
   port: number;

@@ -4,14 +4,20 @@
 // queues commands meanwhile; `closeConnection` waits for the socket to be
 // gone, so Deno's resource sanitizer sees nothing left behind.
 
-import type { Redis, RedisOptions } from "ioredis";
+// The full specifier, not an import-map name: aio imported from a checkout
+// by a program with its own configuration must still find the client.
+// deno-lint-ignore no-import-prefix
+import type { Redis, RedisOptions } from "npm:ioredis@^5.4";
+
+export type { Redis };
 
 // deno-lint-ignore no-explicit-any
 let ioredis: Promise<any> | null = null;
 
 /** A connection to `url`, reconnecting forever. `name` shows in CLIENT LIST. */
 export async function openConnection(url: string, name: string): Promise<Redis> {
-  const mod = await (ioredis ??= import("ioredis"));
+  // deno-lint-ignore no-import-prefix
+  const mod = await (ioredis ??= import("npm:ioredis@^5.4"));
   const options: RedisOptions = {
     connectionName: name,
     // Wait through outages instead of failing commands after 20 retries.

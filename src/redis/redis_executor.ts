@@ -6,7 +6,6 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import type { Redis } from "ioredis";
 import { BrokenWorkerError, RuntimeError, ValueError } from "../errors.ts";
 import { fromPromise } from "../from_promise.ts";
 import type { Future } from "../future.ts";
@@ -34,9 +33,16 @@ import {
   R_OK,
 } from "../executor/protocol.ts";
 import { deserializeError, type SerializedError } from "../executor/remote_error.ts";
-import { checkQueue, checkUrl, closeConnection, openConnection } from "./redis_connection.ts";
 import {
-  BROKEN_TAG,
+  checkQueue,
+  checkUrl,
+  closeConnection,
+  openConnection,
+  type Redis,
+} from "./redis_connection.ts";
+import {
+  ADD_SCRIPT,
+  BATCH_FIELD,
   CANCEL_SCRIPT,
   decode,
   encode,
@@ -259,6 +265,8 @@ export class RedisExecutor implements Executor, AsyncDisposable {
   _connecting: Promise<Redis> | null = null;
   /** @ignore */
   _reading = false;
+  /** @ignore The id of the last result entry handled. */
+  _lastId = "0-0";
   /** @ignore */
   _reapTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** @ignore Commands in flight that shutdown waits for. */
@@ -575,20 +583,14 @@ export class RedisExecutor implements Executor, AsyncDisposable {
       this._settle(rec, R_ERROR, e);
       return fut;
     }
+    // The entry's field values, in ADD_SCRIPT's order.
     rec.fields = [
-      "c",
       this._client,
-      "j",
       id,
-      "r",
       String(retries),
-      "a",
       "1",
-      "dw",
       String(Math.ceil(this._deadMs)),
-      "tt",
       String(Math.ceil(this._ttlMs)),
-      "m",
       Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
     ];
     this._recs.set(id, rec);
@@ -652,11 +654,22 @@ export class RedisExecutor implements Executor, AsyncDisposable {
     this._startReading();
     const key = this._prefix + "jobs";
     const p = r.pipeline();
-    for (const rec of live) p.xadd(key, "*", ...(rec.fields as string[]));
-    const res = await p.exec().catch((e) => live.map(() => [e, null] as [Error, null]));
+    for (let i = 0; i < live.length; i += ADD_BATCH) {
+      const args: (string | Buffer)[] = [];
+      for (const rec of live.slice(i, i + ADD_BATCH)) args.push(...rec.fields);
+      // deno-lint-ignore no-explicit-any
+      (p as any).aioAdd(key, ...args);
+    }
+    const replies = await p.exec().catch((e) => [[e, null]] as [Error, null][]);
+    const res: [Error | null, unknown][] = [];
+    for (let i = 0; i < live.length; i += ADD_BATCH) {
+      const [err, ids] = replies?.[i / ADD_BATCH] ?? [new Error("no reply"), null];
+      const n = Math.min(ADD_BATCH, live.length - i);
+      for (let k = 0; k < n; k++) res.push([err, err === null ? (ids as string[])[k] : null]);
+    }
     for (let i = 0; i < live.length; i++) {
       const rec = live[i];
-      const [err, entry] = res?.[i] ?? [new Error("no reply"), null];
+      const [err, entry] = res[i];
       rec.fields = NO_FIELDS;
       if (err !== null) {
         if (!rec.fut.done()) this._settle(rec, R_ERROR, err);
@@ -673,6 +686,7 @@ export class RedisExecutor implements Executor, AsyncDisposable {
     return this._connecting ??= (async () => {
       const r = await openConnection(this._url, `aio-client-${this._client}`);
       this._cmd = r;
+      r.defineCommand("aioAdd", { numberOfKeys: 1, lua: ADD_SCRIPT });
       r.defineCommand("aioCancel", { numberOfKeys: 2, lua: CANCEL_SCRIPT });
       r.defineCommand("aioReap", { numberOfKeys: 1, lua: REAP_SCRIPT });
       // Workers create the group too; whoever is first, it starts at the
@@ -705,13 +719,20 @@ export class RedisExecutor implements Executor, AsyncDisposable {
       while (this._pending() > 0 && blk.status !== "end") {
         let res: unknown;
         try {
-          res = await blk.blmpopBuffer(1, 1, key, "LEFT", "COUNT", 512);
+          res = await blk.xreadBuffer("COUNT", 512, "BLOCK", 1000, "STREAMS", key, this._lastId);
         } catch {
           if (this._closed !== null) break;
           continue;
         }
         if (res === null) continue;
-        for (const msg of (res as [Buffer, Buffer[]])[1]) this._onMessage(msg);
+        const entries = (res as [Buffer, [Buffer, Buffer[]][]][])[0][1];
+        for (const [id, fields] of entries) {
+          this._lastId = id.toString();
+          for (let i = 0; i + 1 < fields.length; i += 2) this._onMessage(fields[i], fields[i + 1]);
+        }
+        // What was read goes (all but the last entry, which marks the place).
+        this._cmd?.xtrim(key, "MINID", this._lastId).catch(() => {});
+        this._checkDrained();
       }
     } finally {
       this._reading = false;
@@ -719,10 +740,10 @@ export class RedisExecutor implements Executor, AsyncDisposable {
     }
   }
 
-  /** @ignore One message from the result list. */
-  _onMessage(msg: Buffer): void {
-    if (msg[0] === BROKEN_TAG) {
-      const [, id, worker] = msg.toString().split("\t");
+  /** @ignore One field of a result entry: a batch of answers, or a dead worker's job. */
+  _onMessage(field: Buffer, msg: Buffer): void {
+    if (field.toString() !== BATCH_FIELD) {
+      const [id, worker] = msg.toString().split("\t");
       const rec = this._recs.get(id);
       if (rec === undefined) return;
       this._settle(
@@ -759,7 +780,6 @@ export class RedisExecutor implements Executor, AsyncDisposable {
       else if (status === R_CANCELLED) this._settle(rec, R_CANCELLED, rec.cancelMsg);
       else this._settle(rec, R_ERROR, deserializeError(value as SerializedError));
     }
-    this._checkDrained();
   }
 
   /** @ignore Settles a job's future (once), moving the counters. */
@@ -910,6 +930,8 @@ const KNOWN_OPTIONS = new Set([
 
 const NO_ARGS: unknown[] = [];
 const NO_FIELDS: (string | Buffer)[] = [];
+// Jobs per ADD_SCRIPT call: 7 arguments each, well within Lua's limits.
+const ADD_BATCH = 500;
 
 function count(v: unknown, what: string, min: number): number {
   if (typeof v !== "number" || Number.isNaN(v)) {

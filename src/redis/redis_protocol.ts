@@ -14,10 +14,15 @@
 //                "started" or "cancelled" (whoever writes it first wins):
 //                absent = not started; "c" = cancelled before it started;
 //                "d" = answered (a copy of the entry resent after a Redis
-//                failover must not run again); anything else = the name of
-//                the worker process running it. Every value expires.
-//   r:<client>   List of result messages for one client; each push renews its
-//                expiry (resultTtlMs), so a client that went away leaves nothing.
+//                failover must not run again); anything else = "<worker>
+//                <entry>", the worker process running it from that entry (so
+//                a start script resent after a lost reply finds its own mark,
+//                and a resent copy of the entry does not). Every value expires.
+//   r:<client>   Stream of result messages for one client; each add renews
+//                its expiry (resultTtlMs), so a client that went away leaves
+//                nothing. The client reads it from the last id it handled and
+//                trims what it read: a reply lost with a connection (a Redis
+//                restart) is read again, where a popped list item would be lost.
 //   workers      Sorted set: worker process name → when its liveness expires.
 //   cancel       Pub/sub channel: "<job> <mode>" asks the process running the
 //                job to stop it.
@@ -60,12 +65,12 @@ export interface JobBody {
 export const R_STARTED = 3;
 
 /**
- * A result message is either v8-serialized `[job, status, value, job,
- * status, value, …]` (a batch, starting with v8's version tag 0xFF), or text
- * written by the reaper script: `B\t<job>\t<worker>` (the worker running it
- * stopped answering and no retry is left).
+ * A result entry has one field: `b`, v8-serialized `[job, status, value,
+ * job, status, value, …]` from a worker, or `B`, text the reaper script
+ * writes, `<job>\t<worker>` (the worker running it stopped answering and no
+ * retry is left).
  */
-export const BROKEN_TAG = 0x42; // "B"
+export const BATCH_FIELD = "b";
 
 /** Encodes what v8 can clone; throws a DataCloneError otherwise. */
 export function encode(value: unknown): Buffer {
@@ -81,14 +86,47 @@ export function decode(bytes: Uint8Array): unknown {
 export type ErrorValue = SerializedError;
 
 /**
- * Worker: for each state key, starts the job if nobody did (sets the key to
- * this worker's name) and returns 1, or returns 0 (cancelled, answered, or
- * started elsewhere). KEYS: state keys; ARGV: worker name, ttl ms.
+ * Client: adds jobs, one entry each, in one call (a command per job costs
+ * the client more than Redis's work for it). ARGV: the field values c, j,
+ * r, a, dw, tt, m of each job in turn. Returns the entry ids.
+ */
+export const ADD_SCRIPT = `
+local out, n = {}, 0
+for i = 1, #ARGV, 7 do
+  n = n + 1
+  out[n] = redis.call('XADD', KEYS[1], '*', 'c', ARGV[i], 'j', ARGV[i + 1], 'r', ARGV[i + 2],
+    'a', ARGV[i + 3], 'dw', ARGV[i + 4], 'tt', ARGV[i + 5], 'm', ARGV[i + 6])
+end
+return out`;
+
+/**
+ * Worker: acknowledges and deletes answered entries and marks their jobs
+ * answered ("d", so a copy resent after a failover does not run again).
+ * KEYS: jobs stream; ARGV: prefix, then entry id, job id ('' for none), ttl
+ * ms, for each entry.
+ */
+export const FINISH_SCRIPT = `
+for i = 2, #ARGV, 3 do
+  redis.call('XACK', KEYS[1], '${GROUP}', ARGV[i])
+  redis.call('XDEL', KEYS[1], ARGV[i])
+  if ARGV[i + 1] ~= '' then redis.call('SET', ARGV[1] .. 's:' .. ARGV[i + 1], 'd', 'PX', ARGV[i + 2]) end
+end
+return 0`;
+
+/**
+ * Worker: for each state key, starts the job if nobody did (marks it with
+ * this worker's name and the entry) and returns 1, or returns 0 (cancelled,
+ * answered, or started elsewhere or from another copy of the entry). Run
+ * again after a lost reply, it gives the same answers.
+ * KEYS: state keys; ARGV: worker name, ttl ms, then each key's entry id.
  */
 export const START_SCRIPT = `
 local out = {}
 for i, k in ipairs(KEYS) do
-  if redis.call('SET', k, ARGV[1], 'NX', 'PX', ARGV[2]) then out[i] = 1 else out[i] = 0 end
+  local mark = ARGV[1] .. ' ' .. ARGV[i + 2]
+  if redis.call('SET', k, mark, 'NX', 'PX', ARGV[2]) then out[i] = 1
+  elseif redis.call('GET', k) == mark then out[i] = 1
+  else out[i] = 0 end
 end
 return out`;
 
@@ -144,7 +182,7 @@ for _, p in ipairs(pend) do
         redis.call('DEL', prefix .. 's:' .. f['j'])
       else
         local rk = prefix .. 'r:' .. f['c']
-        redis.call('RPUSH', rk, 'B\\t' .. f['j'] .. '\\t' .. consumer)
+        redis.call('XADD', rk, '*', 'B', f['j'] .. '\\t' .. consumer)
         redis.call('PEXPIRE', rk, tt)
         redis.call('SET', prefix .. 's:' .. f['j'], 'd', 'PX', tt)
       end

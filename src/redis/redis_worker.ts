@@ -4,7 +4,6 @@
  * @module
  */
 import type { Buffer } from "node:buffer";
-import type { Redis } from "ioredis";
 import { ValueError } from "../errors.ts";
 import type { Future } from "../future.ts";
 import { compileSource, type JobFunction, workerFunction } from "../executor/function.ts";
@@ -14,10 +13,18 @@ import { WorkerPoolExecutor } from "../executor/pool.ts";
 import { FN_MODULE, FN_SOURCE, J_CHUNK, R_CANCELLED, R_ERROR, R_OK } from "../executor/protocol.ts";
 import { serializeError } from "../executor/remote_error.ts";
 import { describe } from "../util.ts";
-import { checkQueue, checkUrl, closeConnection, openConnection } from "./redis_connection.ts";
 import {
+  checkQueue,
+  checkUrl,
+  closeConnection,
+  openConnection,
+  type Redis,
+} from "./redis_connection.ts";
+import {
+  BATCH_FIELD,
   decode,
   encode,
+  FINISH_SCRIPT,
   GROUP,
   HAND_BACK_SCRIPT,
   type JobBody,
@@ -58,9 +65,10 @@ interface Held {
   dw: number;
   tt: number;
   local: Future<unknown> | null;
+  /** The local pool running it. */
+  pool: WorkerPoolExecutor | null;
   stopAsked: boolean;
   handedBack: boolean;
-  started: number;
 }
 
 const WINDOW_TARGET_MS = 20;
@@ -150,7 +158,6 @@ class RedisWorker {
   stopping = false;
   room: (() => void) | null = null;
   factor = 1;
-  avgMs = 0;
   hbTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   hbEvery = 1000;
   reapAt = 0;
@@ -274,9 +281,9 @@ class RedisWorker {
         dw: Number(f.dw?.toString()) || 5000,
         tt,
         local: null,
+        pool: null,
         stopAsked: false,
         handedBack: false,
-        started: 0,
       };
       let body: unknown;
       try {
@@ -295,6 +302,7 @@ class RedisWorker {
         ...cand.map((c) => this.prefix + "s:" + c.held.id),
         this.name,
         String(24 * 3600_000),
+        ...cand.map((c) => c.held.entry),
       ) as number[];
     } catch {
       // Redis went away: the entries stay pending and are reaped or redelivered.
@@ -335,9 +343,8 @@ class RedisWorker {
   start(held: Held, body: JobBody): void {
     let fut: Future<unknown>;
     try {
-      const pool = this.pool(body.cm, body.g);
+      const pool = held.pool = this.pool(body.cm, body.g);
       const fn = this.fn(body.f);
-      held.started = performance.now();
       if (body.fl & J_CHUNK) {
         fut = pool._submit(fn, body.x[0] as unknown[], J_CHUNK, body.t || Infinity, "map");
       } else if (body.t > 0) {
@@ -354,12 +361,14 @@ class RedisWorker {
 
   onLocalDone(held: Held, fut: Future<unknown>): void {
     if (held.handedBack) return;
-    const ms = performance.now() - held.started;
-    this.avgMs = this.avgMs === 0 ? ms : 0.8 * this.avgMs + 0.2 * ms;
-    this.factor = Math.max(
-      1,
-      Math.min(MAX_FACTOR, Math.floor(WINDOW_TARGET_MS / Math.max(this.avgMs, 0.01))),
-    );
+    // Jobs taken beyond the free slots wait in the local pool's queue: take
+    // about WINDOW_TARGET_MS of work per slot, by the pool's estimate of a
+    // job's run time. Tiny jobs then need fewer round trips each; long ones
+    // stay in Redis, where an idle worker process can take them.
+    const perJobMs = held.pool?._dispatch.perJobMs ?? 0;
+    this.factor = perJobMs > 0
+      ? Math.max(1, Math.min(MAX_FACTOR, Math.floor(WINDOW_TARGET_MS / perJobMs)))
+      : 1;
     if (fut.cancelled()) this.answer(held, R_CANCELLED, null, true);
     else {
       const e = fut.exception();
@@ -423,6 +432,7 @@ class RedisWorker {
   /** Writes the queued answers and acknowledgements in one pipeline. */
   async flush(): Promise<void> {
     this.flushQueued = false;
+
     const answers = this.answers;
     const finished = this.finished;
     if (answers.size === 0 && finished.length === 0) return;
@@ -431,16 +441,13 @@ class RedisWorker {
     const p = this.cmd!.pipeline();
     for (const [client, { batch, tt }] of answers) {
       const rk = this.prefix + "r:" + client;
-      p.rpush(rk, encodeBatch(batch));
+      p.xadd(rk, "*", BATCH_FIELD, encodeBatch(batch));
       p.pexpire(rk, tt);
     }
     if (finished.length > 0) {
-      const entries = finished.map((f) => f.entry);
-      p.xack(this.key, GROUP, ...entries);
-      p.xdel(this.key, ...entries);
-      for (const f of finished) {
-        if (f.id !== "") p.set(this.prefix + "s:" + f.id, "d", "PX", f.tt);
-      }
+      const args: string[] = [this.prefix];
+      for (const f of finished) args.push(f.entry, f.id, String(f.tt));
+      p.eval(FINISH_SCRIPT, 1, this.key, ...args);
     }
     // Commands wait through a Redis restart (the connection queues them).
     await p.exec().catch(() => {});
