@@ -29,6 +29,23 @@ function prng(seed: number): () => number {
   };
 }
 
+/** `p`, or an error naming `what` if it takes longer than `ms`. */
+async function deadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`took over ${ms} ms: ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function isDone(f: PromiseLike<unknown>): boolean {
+  return (f as unknown as { done(): boolean }).done();
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 Deno.test("chaos: workers killed and Redis restarted at random moments; every future settles, no effect beyond its attempts", async () => {
@@ -70,11 +87,11 @@ Deno.test("chaos: workers killed and Redis restarted at random moments; every fu
         } else if (what < 0.55) {
           const i = Math.floor(rand() * workers.length);
           events += ` term-worker${i}`;
-          await workers[i].stop("SIGTERM");
+          await deadline(workers[i].stop("SIGTERM"), 15_000, `worker${i} stopping ${why}${events}`);
           workers[i] = startWorker(redis.url, "chaos", 2);
         } else if (what < 0.8) {
           events += " restart-redis";
-          await redis.stop();
+          await deadline(redis.stop(), 15_000, `redis stopping ${why}${events}`);
           await redis.start();
         } else {
           events += " kill-redis";
@@ -83,8 +100,28 @@ Deno.test("chaos: workers killed and Redis restarted at random moments; every fu
         }
       }
     }
-    // Chaos is over: every future settles.
-    const settled = await Promise.allSettled(jobs.map((j) => Promise.resolve(j.fut)));
+    // Chaos is over: every future settles, well within a bound.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const all = Promise.allSettled(jobs.map((j) => Promise.resolve(j.fut)));
+    const bound = new Promise<null>((r) => timer = setTimeout(() => r(null), 20_000));
+    const settled: PromiseSettledResult<string>[] | null = await Promise.race([all, bound]);
+    clearTimeout(timer);
+    if (settled === null) {
+      const r = await redis.client();
+      const pending = jobs.map((j, i) => [i, j] as const).filter(([, j]) => !isDone(j.fut));
+      const detail = await Promise.all(
+        pending.slice(0, 5).map(async ([i]) => {
+          const id = [...ex._recs.values()].find((rec) => rec.fut === jobs[i].fut)?.id;
+          const st = id === undefined ? "?" : await r.get(`aio:chaos:s:${id}`);
+          return `j${i} id=${id} state=${st}`;
+        }),
+      );
+      const xp = await r.xpending("aio:chaos:jobs", "aio");
+      throw new Error(
+        `${pending.length} futures never settled ${why}; events:${events}; ${detail.join(", ")}; ` +
+          `xlen=${await r.xlen("aio:chaos:jobs")} xpending=${JSON.stringify(xp)}`,
+      );
+    }
     const seen = new Map<string, number>();
     for (const l of (await Deno.readTextFile(effects)).split("\n")) {
       if (l !== "") seen.set(l, (seen.get(l) ?? 0) + 1);
@@ -92,7 +129,7 @@ Deno.test("chaos: workers killed and Redis restarted at random moments; every fu
     let ok = 0;
     for (let i = 0; i < jobs.length; i++) {
       const runs = seen.get(`j${i}`) ?? 0;
-      const res = settled[i];
+      const res: PromiseSettledResult<string> = settled[i];
       assert.ok(
         runs <= 1 + jobs[i].retries,
         `j${i} (retries ${jobs[i].retries}) ran ${runs} times ${why}; events:${events}`,
@@ -111,6 +148,7 @@ Deno.test("chaos: workers killed and Redis restarted at random moments; every fu
     assert.ok(ok > 0, `no job succeeded ${why}`);
   } finally {
     await ex.shutdown({ wait: false, cancelFutures: true });
+    await ex.shutdown(); // waits for the connections to close
     for (const w of workers) await w.stop("SIGKILL");
     await redis.close();
     await Deno.remove(dir, { recursive: true });

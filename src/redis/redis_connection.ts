@@ -36,6 +36,14 @@ export async function openConnection(url: string, name: string): Promise<Redis> 
 /** Closes `r` after the commands sent so far, and waits until its socket is closed. */
 export async function closeConnection(r: Redis, now = false): Promise<void> {
   if (r.status === "end") return;
+  if (r.status === "reconnecting" || r.status === "close") {
+    // No socket, only a reconnect timer: disconnect() clears it, but no
+    // "end" event follows, and commands queued meanwhile would wait forever.
+    r.disconnect();
+    // deno-lint-ignore no-explicit-any
+    (r as any).flushQueue?.(new Error("Connection is closed."));
+    return;
+  }
   const ended = new Promise<void>((resolve) => r.once("end", () => resolve()));
   if (now || r.status !== "ready") r.disconnect();
   else r.quit().catch(() => r.disconnect());

@@ -196,7 +196,13 @@ class RedisWorker {
       if (this.hbTimer !== undefined) clearTimeout(this.hbTimer);
       await Promise.all([...this.pools.values()].map((p) => p.shutdown({ wait: true })));
       if (this.cmd !== null) {
-        await this.cmd.zrem(this.prefix + "workers", this.name).catch(() => {});
+        // Bounded: with Redis away, the entry expires by itself (LIVENESS_MS).
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          this.cmd.zrem(this.prefix + "workers", this.name).catch(() => {}),
+          new Promise((r) => timer = setTimeout(r, 1000)),
+        ]);
+        clearTimeout(timer);
       }
       for (const r of [this.sub, this.rd]) if (r !== null) await closeConnection(r, true);
       if (this.cmd !== null) await closeConnection(this.cmd);
