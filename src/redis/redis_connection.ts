@@ -23,7 +23,10 @@ export async function openConnection(url: string, name: string): Promise<Redis> 
     // Wait through outages instead of failing commands after 20 retries.
     maxRetriesPerRequest: null,
     retryStrategy: (times) => Math.min(50 * times, 500),
-    // A server that restarted refuses writes while it loads its data.
+    // A server that restarted answers LOADING while it reads its data back:
+    // reconnect and send the command again. (ioredis's ready check would wait
+    // in a timer that closing the connection does not clear.)
+    enableReadyCheck: false,
     reconnectOnError: (e) => /LOADING|READONLY/.test(e.message) ? 2 : false,
     lazyConnect: false,
   };
@@ -37,17 +40,33 @@ export async function openConnection(url: string, name: string): Promise<Redis> 
 export async function closeConnection(r: Redis, now = false): Promise<void> {
   if (r.status === "end") return;
   if (r.status === "reconnecting" || r.status === "close") {
-    // No socket, only a reconnect timer: disconnect() clears it, but no
-    // "end" event follows, and commands queued meanwhile would wait forever.
-    r.disconnect();
-    // deno-lint-ignore no-explicit-any
-    (r as any).flushQueue?.(new Error("Connection is closed."));
+    // No socket, only a reconnect timer. disconnect() would clear it but
+    // emit no "end", leave queued commands waiting forever, and start a
+    // 2 s timer to end a socket that is already closed: end it here instead.
+    forceEnd(r);
     return;
   }
   const ended = new Promise<void>((resolve) => r.once("end", () => resolve()));
   if (now || r.status !== "ready") r.disconnect();
   else r.quit().catch(() => r.disconnect());
-  await ended;
+  // A connection closed once while connecting can reach "ready" and then
+  // ignore the next disconnect(): after a while, end it by force.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) => timer = setTimeout(resolve, 2000, "late"));
+  const how = await Promise.race([ended, late]);
+  clearTimeout(timer);
+  if (how === "late") forceEnd(r);
+}
+
+function forceEnd(r: Redis): void {
+  // deno-lint-ignore no-explicit-any
+  const c = r as any;
+  c.manuallyClosing = true;
+  if (c.reconnectTimeout) clearTimeout(c.reconnectTimeout);
+  c.reconnectTimeout = null;
+  c.stream?.destroy?.();
+  c.flushQueue?.(new Error("Connection is closed."));
+  if (c.status !== "end") c.setStatus?.("end");
 }
 
 /** Parses and checks a `redis://` or `rediss://` URL, naming the problem. */

@@ -213,8 +213,9 @@ class RedisWorker {
     if (this.stopping) return;
     this.stopping = true;
     this.room?.();
-    // Ends the blocking read at once.
-    if (this.rd !== null) this.rd.disconnect();
+    // Ends the blocking read at once (a connection still connecting is
+    // closed by run(); the read loop sees `stopping` before reading).
+    if (this.rd !== null && this.rd.status === "ready") this.rd.disconnect();
   }
 
   async ensureGroup(): Promise<void> {
