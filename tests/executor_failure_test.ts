@@ -4,6 +4,8 @@
 // CPython's BrokenProcessPool, a dead worker breaks only its own jobs.
 import { assert } from "../deps.ts";
 import { BrokenWorkerError, type Future, workerFunction, WorkerPoolExecutor } from "../mod.ts";
+import { DENO_ONLY } from "./_util.ts";
+import { EXIT, HEAP_LIMITS, WEB_SCOPE } from "./_executor_runtime.ts";
 
 const jobs = new URL("./fixtures/executor_jobs.ts", import.meta.url);
 type Jobs = typeof import("./fixtures/executor_jobs.ts");
@@ -58,53 +60,66 @@ Deno.test("a worker dying of an unhandled rejection fails its running job only",
 
 Deno.test("test_concurrent_futures::test_deadlock::test_exit_during_func_exec_on_worker", async () => {
   await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
-  const viaExit = await outcome(pool.submit(() => Deno.exit(3)));
+  // Deno.exit on Deno, process.exit on Node and Bun.
+  const viaExit = await outcome(pool.submit(new Function(EXIT.call(3)) as () => never));
   assert.ok("err" in viaExit && viaExit.err instanceof BrokenWorkerError);
-  assert.match((viaExit as { err: Error }).err.message, /Deno\.exit\(3\)/);
-  const viaClose = await outcome(pool.submit(() => (self as unknown as { close(): void }).close()));
-  assert.ok("err" in viaClose && viaClose.err instanceof BrokenWorkerError);
-  assert.match((viaClose as { err: Error }).err.message, /self\.close\(\)/);
+  assert.match((viaExit as { err: Error }).err.message, EXIT.pattern(3));
+  if (!WEB_SCOPE.ignore) {
+    const viaClose = await outcome(
+      pool.submit(() => (self as unknown as { close(): void }).close()),
+    );
+    assert.ok("err" in viaClose && viaClose.err instanceof BrokenWorkerError);
+    assert.match((viaClose as { err: Error }).err.message, /self\.close\(\)/);
+  }
   assert.equal(await pool.submit(() => "still here"), "still here");
 });
 
-Deno.test("a job posting anything to the parent cannot crash it: its worker dies, the pool heals", async () => {
-  await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
-  const posts = [null, undefined, 42, "text", { t: 12 }, { t: 12, r: null, x: 7 }];
-  for (const value of posts) {
-    const r = await outcome(pool.submit((v: unknown) => {
-      (self as unknown as { postMessage(m: unknown): void }).postMessage(v);
-      return "not reached";
-    }, value));
-    assert.ok("err" in r && r.err instanceof BrokenWorkerError, `${value}: ${String(r)}`);
-    assert.match((r as { err: Error }).err.message, /self\.postMessage\(\)/);
-  }
-  // Whatever a job does to the scope, the entry's own channel stays out of reach.
-  const r = await outcome(pool.submit(() => {
-    delete (self as unknown as { postMessage?: unknown }).postMessage;
-    return typeof (self as unknown as { postMessage?: unknown }).postMessage;
-  }));
-  assert.deepEqual(r, { ok: "undefined" });
-  assert.equal(await pool.submit(() => "healed"), "healed");
-});
-
-Deno.test("a job cannot forge another job's result: a protocol-shaped message is the worker's fault", async () => {
-  await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
-  // Both run on the one worker: the victim (seq 0) waits, the forger posts
-  // a well-formed result message for seq 0 (and then for seq 0 to 9).
-  const victim = pool.submit(() => new Promise((r) => setTimeout(() => r("real"), 200)));
-  const forger = pool.submit(() => {
-    const post = (self as unknown as { postMessage(m: unknown): void }).postMessage;
-    for (let seq = 0; seq < 10; seq++) {
-      post({ t: 12, r: [seq, 1, "forged"], x: null, busy: 0, n: 1 });
+Deno.test(
+  "a job posting anything to the parent cannot crash it: its worker dies, the pool heals",
+  WEB_SCOPE,
+  async () => {
+    await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+    const posts = [null, undefined, 42, "text", { t: 12 }, { t: 12, r: null, x: 7 }];
+    for (const value of posts) {
+      const r = await outcome(pool.submit((v: unknown) => {
+        (self as unknown as { postMessage(m: unknown): void }).postMessage(v);
+        return "not reached";
+      }, value));
+      assert.ok("err" in r && r.err instanceof BrokenWorkerError, `${value}: ${String(r)}`);
+      assert.match((r as { err: Error }).err.message, /self\.postMessage\(\)/);
     }
-    return "forger";
-  });
-  const [v, f] = await Promise.all([outcome(victim), outcome(forger)]);
-  assert.notDeepEqual(v, { ok: "forged" });
-  assert.ok("err" in v && v.err instanceof BrokenWorkerError, "the victim's worker died");
-  assert.ok("err" in f && f.err instanceof BrokenWorkerError);
-  assert.equal(await pool.submit(() => "healed"), "healed");
-});
+    // Whatever a job does to the scope, the entry's own channel stays out of reach.
+    const r = await outcome(pool.submit(() => {
+      delete (self as unknown as { postMessage?: unknown }).postMessage;
+      return typeof (self as unknown as { postMessage?: unknown }).postMessage;
+    }));
+    assert.deepEqual(r, { ok: "undefined" });
+    assert.equal(await pool.submit(() => "healed"), "healed");
+  },
+);
+
+Deno.test(
+  "a job cannot forge another job's result: a protocol-shaped message is the worker's fault",
+  WEB_SCOPE,
+  async () => {
+    await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+    // Both run on the one worker: the victim (seq 0) waits, the forger posts
+    // a well-formed result message for seq 0 (and then for seq 0 to 9).
+    const victim = pool.submit(() => new Promise((r) => setTimeout(() => r("real"), 200)));
+    const forger = pool.submit(() => {
+      const post = (self as unknown as { postMessage(m: unknown): void }).postMessage;
+      for (let seq = 0; seq < 10; seq++) {
+        post({ t: 12, r: [seq, 1, "forged"], x: null, busy: 0, n: 1 });
+      }
+      return "forger";
+    });
+    const [v, f] = await Promise.all([outcome(victim), outcome(forger)]);
+    assert.notDeepEqual(v, { ok: "forged" });
+    assert.ok("err" in v && v.err instanceof BrokenWorkerError, "the victim's worker died");
+    assert.ok("err" in f && f.err instanceof BrokenWorkerError);
+    assert.equal(await pool.submit(() => "healed"), "healed");
+  },
+);
 
 Deno.test("a dying worker's unstarted jobs move to another worker; other workers are untouched", async () => {
   await using pool = new WorkerPoolExecutor({ maxWorkers: 2 });
@@ -115,7 +130,7 @@ Deno.test("a dying worker's unstarted jobs move to another worker; other workers
   };
   const futs: Future<number>[] = [];
   for (let i = 0; i < 6; i++) futs.push(pool.submit(spin, 20, i));
-  const crash = pool.submit(() => Deno.exit(1));
+  const crash = pool.submit(new Function(EXIT.call(1)) as () => never);
   for (let i = 6; i < 12; i++) futs.push(pool.submit(spin, 5, i));
   const r = await outcome(crash);
   assert.ok("err" in r && r.err instanceof BrokenWorkerError);
@@ -172,24 +187,29 @@ Deno.test("test_concurrent_futures::test_init::FailingInitializerMixin::test_ini
   });
 });
 
-for (const call of ["Deno.exit(0)", "self.close()"]) {
+for (const call of [EXIT.call(0), "self.close()"]) {
   const how = call;
-  Deno.test(`an initializer that calls ${how} breaks the pool instead of respawning workers`, async () => {
-    const init = new Function(call) as () => void;
-    await using pool = new WorkerPoolExecutor({ maxWorkers: 2, initializer: init });
-    const futs = [pool.submit(() => 1), pool.submit(() => 2)];
-    for (const f of futs) {
-      const r = await outcome(f);
-      assert.ok("err" in r && r.err instanceof BrokenWorkerError, String(r));
-      assert.match((r as { err: Error }).err.message, /initializer failed/);
-      assert.match((r as { err: Error }).err.message, new RegExp(how.replace(/[.()]/g, "\\$&")));
-    }
-    assert.throws(() => pool.submit(() => 3), { name: "BrokenWorkerError" });
-    const st = pool.stats();
-    assert.equal(st.workers, 0, "no worker is respawned");
-    assert.equal(st.submitted, 2);
-    assert.equal(st.done, 2);
-  });
+  const options = call === "self.close()" ? WEB_SCOPE : {};
+  Deno.test(
+    `an initializer that calls ${how} breaks the pool instead of respawning workers`,
+    options,
+    async () => {
+      const init = new Function(call) as () => void;
+      await using pool = new WorkerPoolExecutor({ maxWorkers: 2, initializer: init });
+      const futs = [pool.submit(() => 1), pool.submit(() => 2)];
+      for (const f of futs) {
+        const r = await outcome(f);
+        assert.ok("err" in r && r.err instanceof BrokenWorkerError, String(r));
+        assert.match((r as { err: Error }).err.message, /initializer failed/);
+        assert.match((r as { err: Error }).err.message, new RegExp(how.replace(/[.()]/g, "\\$&")));
+      }
+      assert.throws(() => pool.submit(() => 3), { name: "BrokenWorkerError" });
+      const st = pool.stats();
+      assert.equal(st.workers, 0, "no worker is respawned");
+      assert.equal(st.submitted, 2);
+      assert.equal(st.done, 2);
+    },
+  );
 }
 
 Deno.test("an initializer that never returns breaks the pool after initializerTimeoutMs", async () => {
@@ -208,36 +228,43 @@ Deno.test("an initializer that never returns breaks the pool after initializerTi
   assert.equal(pool.stats().workers, 0);
 });
 
-Deno.test("maxHeapMb: a job that exhausts its heap fails alone; the process and the pool live on", async () => {
-  await using pool = new WorkerPoolExecutor({
-    maxWorkers: 1,
-    maxHeapMb: 64,
-    initializer: workerFunction<Jobs["setState"]>(jobs, "setState"),
-    initargs: ["initialized"],
-  });
-  assert.equal(
-    await pool.submit(workerFunction<Jobs["getState"]>(jobs, "getState")),
-    "initialized",
-  );
-  const hog = pool.submit(() => {
-    const hoard: unknown[] = [];
-    for (;;) hoard.push(new Array(1e6).fill(1));
-  });
-  const r = await outcome(hog);
-  assert.ok("err" in r && r.err instanceof BrokenWorkerError, String(r));
-  assert.match((r as { err: Error }).err.message, /ran out of memory \(maxHeapMb=64\)/);
-  // A fresh worker, initialized again, takes the next jobs.
-  assert.equal(
-    await pool.submit(workerFunction<Jobs["getState"]>(jobs, "getState")),
-    "initialized",
-  );
-  assert.deepEqual(await Promise.all([1, 2, 3].map((x) => pool.submit((v: number) => v * v, x))), [
-    1,
-    4,
-    9,
-  ]);
-  assert.equal(pool.stats().workers, 1);
-});
+Deno.test(
+  "maxHeapMb: a job that exhausts its heap fails alone; the process and the pool live on",
+  HEAP_LIMITS,
+  async () => {
+    await using pool = new WorkerPoolExecutor({
+      maxWorkers: 1,
+      maxHeapMb: 64,
+      initializer: workerFunction<Jobs["setState"]>(jobs, "setState"),
+      initargs: ["initialized"],
+    });
+    assert.equal(
+      await pool.submit(workerFunction<Jobs["getState"]>(jobs, "getState")),
+      "initialized",
+    );
+    const hog = pool.submit(() => {
+      const hoard: unknown[] = [];
+      for (;;) hoard.push(new Array(1e6).fill(1));
+    });
+    const r = await outcome(hog);
+    assert.ok("err" in r && r.err instanceof BrokenWorkerError, String(r));
+    assert.match((r as { err: Error }).err.message, /ran out of memory \(maxHeapMb=64\)/);
+    // A fresh worker, initialized again, takes the next jobs.
+    assert.equal(
+      await pool.submit(workerFunction<Jobs["getState"]>(jobs, "getState")),
+      "initialized",
+    );
+    assert.deepEqual(
+      await Promise.all([1, 2, 3].map((x) => pool.submit((v: number) => v * v, x))),
+      [
+        1,
+        4,
+        9,
+      ],
+    );
+    assert.equal(pool.stats().workers, 1);
+  },
+);
 
 Deno.test("bad input: initializerTimeoutMs and maxHeapMb are checked", () => {
   assert.throws(
@@ -340,6 +367,7 @@ Deno.test("bad input: maxQueue bounds the jobs waiting for a worker (QueueFull)"
 
 Deno.test({
   name: "a pool that cannot start workers fails its jobs with BrokenWorkerError, once",
+  ...DENO_ONLY,
   permissions: { read: false },
   async fn() {
     await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
@@ -350,18 +378,22 @@ Deno.test({
   },
 });
 
-Deno.test('a worker that cannot load its module (no --allow-read): BrokenWorkerError with Deno\'s reason and no stray "(:0)"', async () => {
-  const fixture = new URL("./fixtures/pool_without_read.ts", import.meta.url);
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-lock", "--no-check", fixture.pathname],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout).trim();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  const got = JSON.parse(text.split("\n").at(-1)!);
-  assert.equal(got.name, "BrokenWorkerError", text);
-  assert.match(got.message, /--allow-read/);
-  assert.doesNotMatch(got.message, /\(:0\)/);
-  assert.match(got.message, /[^)]$/, "the message ends with Deno's reason, not a location");
-});
+Deno.test(
+  'a worker that cannot load its module (no --allow-read): BrokenWorkerError with Deno\'s reason and no stray "(:0)"',
+  DENO_ONLY,
+  async () => {
+    const fixture = new URL("./fixtures/pool_without_read.ts", import.meta.url);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-lock", "--no-check", fixture.pathname],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout).trim();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const got = JSON.parse(text.split("\n").at(-1)!);
+    assert.equal(got.name, "BrokenWorkerError", text);
+    assert.match(got.message, /--allow-read/);
+    assert.doesNotMatch(got.message, /\(:0\)/);
+    assert.match(got.message, /[^)]$/, "the message ends with Deno's reason, not a location");
+  },
+);

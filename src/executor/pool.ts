@@ -98,6 +98,26 @@ export interface WorkerPoolOptions {
   maxHeapMb?: number;
   /** Prefix of the workers' names, seen in stack traces and the inspector. */
   name?: string;
+  /**
+   * Where the workers' entry module is, for code that a bundler has packed
+   * into one file: aio's `src/executor/worker.ts` (`.js` in an npm package)
+   * built as an ES module of its own, served beside the page or script.
+   * Default: the entry module beside aio's own files, which is right when
+   * aio runs as published (from JSR, npm, or its source tree); in a bundle
+   * the pool cannot find it and fails with a `BrokenWorkerError` saying so.
+   *
+   * @example
+   * ```ts ignore
+   * // esbuild app.ts --bundle --format=esm --outfile=dist/app.js
+   * // esbuild node_modules/@aio/aio/src/executor/worker.js --bundle --format=esm \
+   * //   --outfile=dist/aio-worker.js
+   * import { WorkerPoolExecutor } from "@aio/aio";
+   * const pool = new WorkerPoolExecutor({
+   *   workerUrl: new URL("./aio-worker.js", import.meta.url),
+   * });
+   * ```
+   */
+  workerUrl?: string | URL;
 }
 
 /**
@@ -234,6 +254,8 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
   /** @ignore */
   readonly _name: string;
   /** @ignore */
+  readonly _workerUrl: URL | null;
+  /** @ignore */
   _initDef: FnDef | null = null;
   /** @ignore */
   _initArgs: unknown[];
@@ -304,6 +326,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     this._terminateOnCancel = cr === "terminate";
     this._graceMs = checkDelay(options.cancelGraceMs ?? 1000, "cancelGraceMs");
     this._name = options.name ?? `aio-pool-${++poolCounter}`;
+    this._workerUrl = options.workerUrl === undefined ? null : workerUrlOf(options.workerUrl);
     this._initArgs = options.initargs ?? [];
     if (!Array.isArray(this._initArgs)) {
       throw new TypeError(`initargs must be an array, got ${describe(this._initArgs)}`);
@@ -667,6 +690,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
         init: this._initDef,
         initArgs: this._initArgs,
         maxHeapMb: this._maxHeapMb,
+        workerUrl: this._workerUrl,
       });
     } catch (e) {
       // No permission to read the worker module, no Worker at all, …
@@ -867,6 +891,28 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
   /** @ignore */
   _isDrained(): boolean {
     return this._ledger.pending === 0 && this._dispatch.workers.length === 0;
+  }
+}
+
+/** `workerUrl` as a URL: relative strings resolve against the page (browsers) or fail. */
+function workerUrlOf(v: unknown): URL {
+  if (v instanceof URL) return v;
+  if (typeof v !== "string") {
+    throw new TypeError(`workerUrl must be a URL or a string, got ${describe(v)}`);
+  }
+  let base: string | undefined;
+  try {
+    base = (globalThis as { location?: { href: string } }).location?.href;
+  } catch {
+    // Deno without --location throws on reading `location`.
+  }
+  try {
+    return new URL(v, base);
+  } catch {
+    throw new TypeError(
+      `workerUrl ${JSON.stringify(v)} is not a URL` +
+        (base === undefined ? " (a relative one needs a page to resolve against)" : ""),
+    );
   }
 }
 

@@ -27,7 +27,7 @@ import {
   SEQ_WRAP,
 } from "./protocol.ts";
 import type { JobFuture } from "./job.ts";
-import { errorEventMessage } from "./remote_error.ts";
+import { canShareMemory, defaultWorkerUrl, startWorker, type WorkerHandle } from "./spawn.ts";
 
 /** What a worker handle reports to its pool. */
 export interface WorkerOwner {
@@ -44,20 +44,26 @@ export interface WorkerSetup {
   initArgs: unknown[];
   /** Heap limit of the worker's isolate (MB), or 0 for the runtime's default. */
   maxHeapMb: number;
+  /** The worker entry module, when not the one beside this file (a bundle). */
+  workerUrl: URL | null;
 }
 
-let WORKER_URL: URL | null = null;
 let workerCounter = 0;
 
 /** One worker of a pool. */
 export class PoolWorker {
   readonly id: number = ++workerCounter;
-  /** A Web Worker, or a node:worker_threads Worker when the pool limits heaps. */
+  /** A Web Worker or a node:worker_threads Worker (spawn.ts). */
   readonly worker: WorkerHandle;
   /** The key the worker's messages carry (see the header). */
   readonly #key: number = crypto.getRandomValues(new Uint32Array(1))[0] + 1;
-  /** Shared with the worker: one state word per job slot (see protocol.ts). */
+  /**
+   * One state word per job slot (see protocol.ts), shared with the worker;
+   * where memory cannot be shared (`shared` false), the pool's own copy,
+   * which decides nothing: `withdraw` is then always false.
+   */
   readonly slots: Int32Array;
+  readonly shared: boolean;
   /** Jobs sent and not released, by `seq % RING`; written by `hold` and `release` only. */
   readonly jobs: (JobFuture<unknown> | undefined)[] = new Array(RING).fill(undefined);
   /** How many entries of `jobs` are in use. */
@@ -81,12 +87,12 @@ export class PoolWorker {
   seq = 0;
 
   constructor(owner: WorkerOwner, setup: WorkerSetup) {
-    const sab = new SharedArrayBuffer(RING * 4);
-    this.slots = new Int32Array(sab);
+    this.shared = canShareMemory();
+    const sab = this.shared ? new SharedArrayBuffer(RING * 4) : null;
+    this.slots = sab !== null ? new Int32Array(sab) : new Int32Array(RING);
     // No job has this slot value: the worker claims nothing by accident.
     this.slots.fill(-1);
-    WORKER_URL ??= new URL("./worker.ts", import.meta.url);
-    const name = `${setup.name}-${this.id}`;
+    const url = setup.workerUrl ?? defaultWorkerUrl();
     const onMessage = (m: FromWorker) => {
       if (this.dead) return;
       if (typeof m !== "object" || m === null || m.k !== this.#key) {
@@ -102,41 +108,17 @@ export class PoolWorker {
         owner._onWorkerError(this, "it sent the pool a message that could not be read", err);
       }
     };
-    const onBadMessage = () => {
-      if (!this.dead) {
-        owner._onWorkerError(this, "a message from the worker could not be deserialized");
-      }
-    };
-    if (setup.maxHeapMb > 0) {
-      this.worker = startHeapLimitedWorker(name, setup.maxHeapMb, {
-        message: onMessage,
-        messageerror: onBadMessage,
-        error: (e: Error & { code?: string }) => {
-          if (this.dead) return;
-          owner._onWorkerError(
-            this,
-            e?.code === "ERR_WORKER_OUT_OF_MEMORY"
-              ? `it ran out of memory (maxHeapMb=${setup.maxHeapMb})`
-              : `${e?.name}: ${e?.message}`,
-            e,
-          );
-        },
-        // node:worker_threads tells of an exit that the entry could not announce.
-        exit: (code: number) => {
-          if (!this.dead) owner._onWorkerError(this, `it exited with code ${code}`);
-        },
-      });
-    } else {
-      const worker = new Worker(WORKER_URL, { type: "module", name });
-      worker.onmessage = (e: MessageEvent<FromWorker>) => onMessage(e.data);
-      worker.onerror = (e: ErrorEvent) => {
-        // Without this, a worker's uncaught error would end the whole process.
-        e.preventDefault();
-        if (!this.dead) owner._onWorkerError(this, errorEventMessage(e));
-      };
-      worker.onmessageerror = onBadMessage;
-      this.worker = worker;
-    }
+    this.worker = startWorker(url, `${setup.name}-${this.id}`, setup.maxHeapMb, {
+      message: onMessage,
+      messageerror: () => {
+        if (!this.dead) {
+          owner._onWorkerError(this, "a message from the worker could not be deserialized");
+        }
+      },
+      failed: (message, cause) => {
+        if (!this.dead) owner._onWorkerError(this, message, cause);
+      },
+    });
     const msg: ToWorker = {
       t: M_INIT,
       k: this.#key,
@@ -179,6 +161,9 @@ export class PoolWorker {
    * worker started it first.
    */
   withdraw(job: JobFuture<unknown>): boolean {
+    // Without shared memory only the worker knows; it answers a cancelled
+    // job that it had not started R_CANCELLED (see worker.ts, `cancel`).
+    if (!this.shared) return false;
     const base = job._seq * 4;
     return Atomics.compareExchange(
       this.slots,
@@ -282,48 +267,6 @@ export class PoolWorker {
 }
 
 const NONE_FAILED: [JobFuture<unknown>, unknown][] = [];
-
-/** What the pool uses of a worker: a Web Worker and a node:worker_threads Worker both have it. */
-export interface WorkerHandle {
-  postMessage(message: unknown, transfer?: Transferable[]): void;
-  terminate(): void;
-}
-
-interface NodeWorkerEvents {
-  message(m: FromWorker): void;
-  messageerror(): void;
-  error(e: Error & { code?: string }): void;
-  exit(code: number): void;
-}
-
-interface NodeWorker extends WorkerHandle {
-  on<K extends keyof NodeWorkerEvents>(event: K, fn: NodeWorkerEvents[K]): void;
-}
-
-/**
- * A worker whose isolate has a heap limit. Web Workers take no such option
- * in Deno 2.9 (a worker that exhausts its heap ends the whole process);
- * node:worker_threads' `resourceLimits` are honoured, and such a worker ends
- * alone with ERR_WORKER_OUT_OF_MEMORY. The same entry module runs in it.
- */
-function startHeapLimitedWorker(name: string, mb: number, on: NodeWorkerEvents): WorkerHandle {
-  const process = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process;
-  const mod = process?.getBuiltinModule?.("node:worker_threads") as
-    | { Worker: new (url: URL, options: object) => NodeWorker }
-    | undefined;
-  if (mod === undefined) {
-    throw new TypeError("maxHeapMb needs node:worker_threads, which this runtime does not offer");
-  }
-  const w = new mod.Worker(WORKER_URL!, {
-    name,
-    resourceLimits: { maxOldGenerationSizeMb: mb },
-  });
-  w.on("message", on.message);
-  w.on("messageerror", on.messageerror);
-  w.on("error", on.error);
-  w.on("exit", on.exit);
-  return w;
-}
 
 /** One job in the layout of `ToWorker.jobs`. */
 function encodeOne(job: JobFuture<unknown>): unknown[] {

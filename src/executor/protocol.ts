@@ -60,7 +60,13 @@ export type ToWorker =
     t: typeof M_INIT;
     /** The key every message from the worker carries. */
     k: number;
-    slots: SharedArrayBuffer;
+    /**
+     * The slot array, or null where memory cannot be shared (a browser page
+     * that is not cross-origin isolated): the worker then keeps the slots
+     * itself, the pool withdraws nothing it has sent (`withdraw` is false),
+     * and a job cancelled before it started is answered R_CANCELLED.
+     */
+    slots: SharedArrayBuffer | null;
     init: FnDef | null;
     initArgs: unknown[];
     /** Heap limit (MB) the worker watches, or 0. */

@@ -31,6 +31,7 @@ import {
   R_ERROR,
   R_OK,
   RING,
+  S_CANCELLED,
   S_QUEUED,
   S_RUNNING,
   S_STOP,
@@ -40,14 +41,41 @@ import {
 import { errorEventMessage, type SerializedError, serializeError } from "./remote_error.ts";
 import { takeTransfer } from "./transfer.ts";
 
+// ---- the channel to the pool ---------------------------------------------------
+//
+// A Web Worker's scope (Deno, Bun, browsers; Deno's node:worker_threads too)
+// posts and listens on `globalThis`; a Node worker_threads worker has no such
+// scope and talks through `parentPort`. Bun's and Node's workers have no
+// `close()`: `process.exit()` ends the worker alone there, after the
+// messages already posted are delivered.
+
 interface WorkerScope {
-  close(): void;
+  close?(): void;
   postMessage(message: unknown, transfer?: Transferable[]): void;
   addEventListener(type: string, listener: (e: Event) => void): void;
 }
+interface NodePort {
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+  on(event: "message", listener: (data: unknown) => void): void;
+}
+interface NodeProcess {
+  exit(code?: number): never;
+  on(event: string, listener: (e: unknown) => void): void;
+  getBuiltinModule?(id: string): unknown;
+}
 const scope = globalThis as unknown as WorkerScope;
-const realClose = scope.close.bind(scope);
-const rawPost = scope.postMessage.bind(scope);
+const nodeProcess = (globalThis as { process?: NodeProcess }).process;
+/** Node's worker_threads port, when there is no Web Worker scope. */
+const nodePort: NodePort | null = typeof scope.postMessage === "function" ? null : (
+  nodeProcess?.getBuiltinModule?.("node:worker_threads") as { parentPort: NodePort | null }
+)?.parentPort ?? null;
+const exitWorker = nodeProcess?.exit.bind(nodeProcess);
+const realClose: () => void = typeof scope.close === "function"
+  ? scope.close.bind(scope)
+  : () => exitWorker!(0);
+const rawPost = nodePort !== null
+  ? nodePort.postMessage.bind(nodePort)
+  : scope.postMessage.bind(scope);
 /** The key of this worker's messages (see pool_worker.ts); 0 until M_INIT. */
 let key = 0;
 /** Posts to the pool with the key; `rawPost` is bound now, so a job patching the scope changes nothing. */
@@ -103,25 +131,38 @@ function guard(name: string, fn: (...args: unknown[]) => void): void {
     }
   }
 }
-guard("close", () => goodbye("self.close()"));
-guard("postMessage", () => {
+function stolenChannel(): never {
+  const call = nodePort === null ? "self.postMessage()" : "parentPort.postMessage()";
   die(
     new TypeError(
-      "a job called self.postMessage(): the worker's channel belongs to the pool; jobs " +
-        "return their results",
+      `a job called ${call}: the worker's channel belongs to the pool; jobs return their results`,
     ),
   );
-  throw new CancelledError("self.postMessage() ended the worker");
-});
-try {
-  const d = Deno as unknown as { exit: (code?: number) => never };
-  d.exit = (code?: number): never => {
-    goodbye(`Deno.exit(${code ?? ""})`);
+  throw new CancelledError(`${call} ended the worker`);
+}
+/** An exit function for jobs: the worker says goodbye, and the job does not go on. */
+function exitFor(what: string): (code?: number) => never {
+  return (code?: number): never => {
+    goodbye(`${what}(${code ?? ""})`);
     // Like exit: the job does not go on. The pool already counts it as lost.
-    throw new CancelledError("Deno.exit() was called in a worker");
+    throw new CancelledError(`${what}() was called in a worker`);
   };
-} catch {
-  // A read-only Deno.exit: the pool then learns of the exit from its next timeout or shutdown.
+}
+if (nodePort === null) {
+  guard("close", () => goodbye("self.close()"));
+  guard("postMessage", stolenChannel);
+} else {
+  (nodePort as { postMessage: unknown }).postMessage = stolenChannel;
+}
+if (typeof Deno !== "undefined") {
+  try {
+    (Deno as unknown as { exit: (code?: number) => never }).exit = exitFor("Deno.exit");
+  } catch {
+    // A read-only Deno.exit: the pool then learns of the exit from its next timeout or shutdown.
+  }
+} else if (nodeProcess !== undefined) {
+  // Bun and Node: process.exit() ends only this worker; say why first.
+  nodeProcess.exit = exitFor("process.exit");
 }
 
 function die(error: unknown): void {
@@ -129,15 +170,20 @@ function die(error: unknown): void {
   post({ t: M_FATAL, error: serializeError(error) });
   realClose();
 }
-scope.addEventListener("error", (e) => {
-  e.preventDefault();
-  const ev = e as ErrorEvent;
-  die(ev.error ?? new Error(errorEventMessage(ev)));
-});
-scope.addEventListener("unhandledrejection", (e) => {
-  e.preventDefault();
-  die((e as PromiseRejectionEvent).reason);
-});
+if (nodePort === null) {
+  scope.addEventListener("error", (e) => {
+    e.preventDefault();
+    const ev = e as ErrorEvent;
+    die(ev.error ?? new Error(errorEventMessage(ev)));
+  });
+  scope.addEventListener("unhandledrejection", (e) => {
+    e.preventDefault();
+    die((e as PromiseRejectionEvent).reason);
+  });
+} else {
+  nodeProcess!.on("uncaughtException", die);
+  nodeProcess!.on("unhandledRejection", die);
+}
 
 // ---- messages ---------------------------------------------------------------
 
@@ -146,16 +192,47 @@ scope.addEventListener("unhandledrejection", (e) => {
 // but may freeze the worker instead when it happens inside a message event.
 let deferJobs = false;
 
-// A listener, not `onmessage`: a job assigning `self.onmessage` cannot unplug it.
-scope.addEventListener("message", (e) => {
-  const m = (e as MessageEvent<ToWorker>).data;
+/**
+ * The slot array is shared with the pool when the runtime allows it
+ * (SharedArrayBuffer; in a browser, a cross-origin isolated page). Otherwise
+ * it is this worker's own: the worker marks each job QUEUED as its batch
+ * arrives and plays the pool's part in M_CANCEL (see `cancel`), so claiming
+ * a job below is the same compareExchange either way.
+ */
+let shared = true;
+
+function onMessage(m: ToWorker): void {
   if (m.t === M_CANCEL) cancel(m.seqs);
   else if (m.t === M_INIT) {
     deferJobs = m.maxHeapMb > 0;
     receive(m);
-  } else if (deferJobs) setTimeout(receive, 0, m);
-  else receive(m);
-});
+  } else {
+    if (!shared && m.t === M_JOBS) markQueued(m.jobs);
+    if (deferJobs) setTimeout(receive, 0, m);
+    else receive(m);
+  }
+}
+// A listener, not `onmessage`: a job assigning `self.onmessage` cannot unplug it.
+if (nodePort === null) {
+  scope.addEventListener("message", (e) => onMessage((e as MessageEvent<ToWorker>).data));
+} else {
+  nodePort.on("message", (data) => onMessage(data as ToWorker));
+}
+
+/** Without shared memory: the jobs of a batch (layout in protocol.ts) are QUEUED from now on. */
+function markQueued(jobs: unknown[]): void {
+  if (jobs.length === 0) return;
+  let seq = jobs[0] as number;
+  for (let p = 1; p < jobs.length;) {
+    const argc = jobs[p + 2] as number;
+    const count = jobs[p + 3] as number;
+    for (let k = 0; k < count; k++) {
+      slots[seq & (RING - 1)] = seq * 4 + S_QUEUED;
+      seq = seq + 1 === SEQ_WRAP ? 0 : seq + 1;
+    }
+    p += 4 + count * argc;
+  }
+}
 
 function receive(m: ToWorker): void {
   if (paused) inbox.push(m);
@@ -168,7 +245,8 @@ function handle(m: ToWorker): void {
     if (m.jobs.length > 0) runJobs(m.jobs, m.jobs[0] as number, 1);
   } else if (m.t === M_INIT) {
     key = m.k;
-    slots = new Int32Array(m.slots);
+    shared = m.slots !== null;
+    slots = m.slots !== null ? new Int32Array(m.slots) : new Int32Array(RING).fill(-1);
     init(m.init, m.initArgs);
   }
 }
@@ -411,6 +489,19 @@ function runCoroutine(
 
 function cancel(seqs: number[]): void {
   for (const seq of seqs) {
+    if (!shared) {
+      // The pool's part, done here: a job not started yet never will be (and,
+      // unlike with shared memory, the pool learns it from the reply); a
+      // running one is flagged for JobContext.cancelled.
+      const base = seq * 4;
+      const slot = seq & (RING - 1);
+      if (Atomics.compareExchange(slots, slot, base + S_QUEUED, base + S_CANCELLED) === base) {
+        reply(seq, R_CANCELLED, null);
+        queueFlush();
+        continue;
+      }
+      Atomics.compareExchange(slots, slot, base + S_RUNNING, base + S_STOP);
+    }
     running.get(seq)?._abort(new CancelledError("the job was cancelled by its pool"));
   }
 }
