@@ -131,6 +131,32 @@ end
 return out`;
 
 /**
+ * Worker: takes up to ARGV[2] new entries without waiting and starts each as
+ * START_SCRIPT does, in one call: a free thread waits one round trip for its
+ * next job, not two. Returns `[entry id, fields, started (1 or 0)]` per
+ * entry, or nil when none waits (the worker then blocks in XREADGROUP).
+ * KEYS: jobs stream; ARGV: worker name, count, prefix, ttl ms.
+ */
+export const TAKE_SCRIPT = `
+local r = redis.call('XREADGROUP', 'GROUP', '${GROUP}', ARGV[1], 'COUNT', ARGV[2], 'STREAMS', KEYS[1], '>')
+if not r then return nil end
+local out = {}
+for i, e in ipairs(r[1][2]) do
+  local id, raw, ok = e[1], e[2], 0
+  local j, c
+  for k = 1, #raw, 2 do
+    if raw[k] == 'j' then j = raw[k + 1] elseif raw[k] == 'c' then c = raw[k + 1] end
+  end
+  if j and c then
+    local key, mark = ARGV[3] .. 's:' .. j, ARGV[1] .. ' ' .. id
+    if redis.call('SET', key, mark, 'NX', 'PX', ARGV[4]) then ok = 1
+    elseif redis.call('GET', key) == mark then ok = 1 end
+  end
+  out[i] = {id, raw, ok}
+end
+return out`;
+
+/**
  * Client: cancels a job. Not started: marks it cancelled, deletes its entry,
  * returns 1. Cancelled already: 1. Answered: 2. Running: publishes a stop
  * request to the process running it and returns 0.

@@ -32,6 +32,7 @@ import {
   R_STARTED,
   REAP_SCRIPT,
   START_SCRIPT,
+  TAKE_SCRIPT,
 } from "./redis_protocol.ts";
 
 /**
@@ -73,6 +74,9 @@ interface Held {
 
 const WINDOW_TARGET_MS = 20;
 const MAX_FACTOR = 128;
+// A started job's state word lives this long (it is "d" once answered, or
+// cleared if the job is reaped or handed back).
+const START_TTL_MS = 24 * 3600_000;
 // A worker process counts as alive this long after its last refresh (every second at most).
 const LIVENESS_MS = 5000;
 
@@ -180,6 +184,7 @@ class RedisWorker {
     try {
       if (signal?.aborted) return;
       this.cmd = await openConnection(this.url, `aio-worker-${this.name}`);
+      this.cmd.defineCommand("aioTake", { numberOfKeys: 1, lua: TAKE_SCRIPT });
       this.rd = await openConnection(this.url, `aio-worker-${this.name}-read`);
       this.sub = await openConnection(this.url, `aio-worker-${this.name}-cancel`);
       this.sub.on("message", (_ch: string, msg: string) => this.onStopRequest(msg));
@@ -236,6 +241,29 @@ class RedisWorker {
         this.room = null;
         continue;
       }
+      // Entries waiting: taken and started in one call.
+      let quick: unknown;
+      try {
+        // deno-lint-ignore no-explicit-any
+        quick = await (this.cmd as any).aioTakeBuffer(
+          this.key,
+          this.name,
+          room,
+          this.prefix,
+          String(START_TTL_MS),
+        );
+      } catch (e) {
+        if (this.stopping) break;
+        if (/NOGROUP/.test((e as Error).message)) await this.ensureGroup().catch(() => {});
+        else await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      if (quick !== null) {
+        const rows = quick as [Buffer, Buffer[], number][];
+        await this.take(rows.map((r) => [r[0], r[1]]), rows.map((r) => r[2]));
+        continue;
+      }
+      // None: wait for one.
       let res: unknown;
       try {
         res = await rd.callBuffer(
@@ -264,8 +292,11 @@ class RedisWorker {
     }
   }
 
-  /** Starts the entries read (those the start script gives us) and answers malformed ones. */
-  async take(entries: [Buffer, Buffer[]][]): Promise<void> {
+  /**
+   * Starts the entries read (those the start script gives us, or gave
+   * already: `started`) and answers malformed ones.
+   */
+  async take(entries: [Buffer, Buffer[]][], started?: number[]): Promise<void> {
     const cand: { held: Held; body: unknown }[] = [];
     for (const [idBuf, raw] of entries) {
       const entry = idBuf.toString();
@@ -302,18 +333,22 @@ class RedisWorker {
     }
     if (cand.length === 0) return;
     let ok: number[];
-    try {
-      ok = await this.cmd!.eval(
-        START_SCRIPT,
-        cand.length,
-        ...cand.map((c) => this.prefix + "s:" + c.held.id),
-        this.name,
-        String(24 * 3600_000),
-        ...cand.map((c) => c.held.entry),
-      ) as number[];
-    } catch {
-      // Redis went away: the entries stay pending and are reaped or redelivered.
-      return;
+    if (started !== undefined) {
+      ok = cand.map((c) => started[entries.findIndex((e) => e[0].toString() === c.held.entry)]);
+    } else {
+      try {
+        ok = await this.cmd!.eval(
+          START_SCRIPT,
+          cand.length,
+          ...cand.map((c) => this.prefix + "s:" + c.held.id),
+          this.name,
+          String(START_TTL_MS),
+          ...cand.map((c) => c.held.entry),
+        ) as number[];
+      } catch {
+        // Redis went away: the entries stay pending and are reaped or redelivered.
+        return;
+      }
     }
     for (let i = 0; i < cand.length; i++) {
       const { held, body } = cand[i];
