@@ -2,7 +2,9 @@
 // temporary directory), and worker processes that stand in for machines.
 // Everything started here is stopped by the returned handle's close().
 
-import { closeConnection, openConnection, type Redis } from "../src/redis/redis_connection.ts";
+// deno-lint-ignore no-import-prefix
+import type { Redis } from "npm:ioredis@^5.4";
+import { closeConnection, openConnection } from "../src/redis/redis_connection.ts";
 
 export interface RedisServer {
   port: number;
@@ -83,12 +85,12 @@ export async function startRedis(options: { persistent?: boolean } = {}): Promis
     start,
     kill: () => halt("SIGKILL"),
     async client() {
-      const c = await openConnection(url, "test");
+      const c = await openConnection(url, "test") as unknown as Redis;
       clients.push(c);
       return c;
     },
     async close() {
-      for (const c of clients) await closeConnection(c, true);
+      for (const c of clients) await closeConnection(c as unknown as { status: string }, true);
       await halt("SIGKILL");
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },

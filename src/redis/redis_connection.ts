@@ -4,30 +4,35 @@
 // queues commands meanwhile; `closeConnection` waits for the socket to be
 // gone, so Deno's resource sanitizer sees nothing left behind.
 
-// The full specifier, not an import-map name: aio imported from a checkout
-// by a program with its own configuration must still find the client.
-// deno-lint-ignore no-import-prefix
-import type { Redis, RedisOptions } from "npm:ioredis@^5.4";
-
-export type { Redis };
+/**
+ * An ioredis client, typed loosely: its own types need Node's typings,
+ * which would make every program that type-checks aio warn.
+ */
+export interface Redis {
+  status: string;
+  // deno-lint-ignore no-explicit-any
+  [method: string]: any;
+}
 
 // deno-lint-ignore no-explicit-any
 let ioredis: Promise<any> | null = null;
 
 /** A connection to `url`, reconnecting forever. `name` shows in CLIENT LIST. */
 export async function openConnection(url: string, name: string): Promise<Redis> {
+  // The full specifier, not an import-map name: aio imported from a checkout
+  // by a program with its own configuration must still find the client.
   // deno-lint-ignore no-import-prefix
   const mod = await (ioredis ??= import("npm:ioredis@^5.4"));
-  const options: RedisOptions = {
+  const options = {
     connectionName: name,
     // Wait through outages instead of failing commands after 20 retries.
     maxRetriesPerRequest: null,
-    retryStrategy: (times) => Math.min(50 * times, 500),
+    retryStrategy: (times: number) => Math.min(50 * times, 500),
     // A server that restarted answers LOADING while it reads its data back:
     // reconnect and send the command again. (ioredis's ready check would wait
     // in a timer that closing the connection does not clear.)
     enableReadyCheck: false,
-    reconnectOnError: (e) => /LOADING|READONLY/.test(e.message) ? 2 : false,
+    reconnectOnError: (e: Error) => /LOADING|READONLY/.test(e.message) ? 2 : false,
     lazyConnect: false,
   };
   const r: Redis = new mod.Redis(url, options);

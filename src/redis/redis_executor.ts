@@ -660,7 +660,7 @@ export class RedisExecutor implements Executor, AsyncDisposable {
       // deno-lint-ignore no-explicit-any
       (p as any).aioAdd(key, ...args);
     }
-    const replies = await p.exec().catch((e) => [[e, null]] as [Error, null][]);
+    const replies = await p.exec().catch((e: Error) => [[e, null]] as [Error, null][]);
     const res: [Error | null, unknown][] = [];
     for (let i = 0; i < live.length; i += ADD_BATCH) {
       const [err, ids] = replies?.[i / ADD_BATCH] ?? [new Error("no reply"), null];
