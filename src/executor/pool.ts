@@ -1,6 +1,7 @@
 /**
- * `WorkerPoolExecutor`: Python's `concurrent.futures` executor on Deno
- * workers, with aio futures.
+ * `WorkerPoolExecutor`: Python's `concurrent.futures` executor on workers
+ * (Deno's, Bun's and browsers' Web Workers, Node's `worker_threads`), with
+ * aio futures.
  *
  * @module
  */
@@ -197,7 +198,8 @@ const FLUSH_EARLY = 256;
 let poolCounter = 0;
 
 /**
- * A pool of Deno workers running jobs: Python's `concurrent.futures`
+ * A pool of workers running jobs (Web Workers on Deno, Bun and in
+ * browsers, `node:worker_threads` on Node): Python's `concurrent.futures`
  * executor, with aio futures. `submit(fn, ...args)` returns a
  * {@linkcode Future} you can `yield*` in a coroutine, `await` anywhere, or
  * pass to `gather`, `wait` and `asCompleted`.
