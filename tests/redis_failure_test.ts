@@ -2,7 +2,7 @@
 // restarted, a caller that goes away, foreign messages on the queue, a
 // worker stopped gracefully. Worker processes stand in for machines.
 import { assert } from "../deps.ts";
-import { BrokenWorkerError, RedisExecutor, workerFunction } from "../mod.ts";
+import { BrokenWorkerError, RedisExecutor, RuntimeError, workerFunction } from "../mod.ts";
 import { decode } from "../src/redis/redis_protocol.ts";
 import { keys, startRedis, startWorker } from "./_redis.ts";
 
@@ -168,5 +168,31 @@ Deno.test("SIGTERM stops a worker process gracefully: its running job finishes a
     await ex.shutdown();
     await redis.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Redis restarted without its data: the jobs it lost fail with an error saying so, instead of waiting forever", async () => {
+  const redis = await startRedis(); // no persistence
+  const ex = new RedisExecutor({ url: redis.url, queue: "amnesia", deadWorkerTimeoutMs: 200 });
+  try {
+    const lost = ex.submit(() => "never ran"); // no worker: it waits in Redis
+    const r = await redis.client();
+    await until(async () => (await r.xlen("aio:amnesia:jobs")) === 1);
+    await redis.stop();
+    await redis.start();
+    const e = await lost.then(() => null, (e) => e);
+    assert.ok(e instanceof RuntimeError, String(e));
+    assert.match(e.message, /lost this job/);
+    // The executor goes on with the server as it is now.
+    const w = startWorker(redis.url, "amnesia", 1);
+    try {
+      assert.equal(await ex.submit(() => "after"), "after");
+    } finally {
+      await ex.shutdown();
+      await w.stop();
+    }
+  } finally {
+    await ex.shutdown();
+    await redis.close();
   }
 });

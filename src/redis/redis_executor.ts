@@ -82,7 +82,8 @@ export interface RedisExecutorOptions {
   /**
    * How long (ms) results and job records this client left in Redis live
    * without being read; default 60,000. A client that goes away leaves
-   * nothing behind for longer.
+   * nothing behind for longer (nor longer than `deadWorkerTimeoutMs`, for
+   * the key that tells it whether Redis lost its data).
    */
   resultTtlMs?: number;
 }
@@ -651,19 +652,23 @@ export class RedisExecutor implements Executor, AsyncDisposable {
       for (const rec of live) this._settle(rec, R_ERROR, e);
       return;
     }
-    this._startReading();
     const key = this._prefix + "jobs";
     const p = r.pipeline();
+    // The marker lives while this client has jobs (the reaper renews it); a
+    // busy period starts it anew, since it may have expired while idle.
+    if (!this._reading) p.set(this._marker(), "1", "PX", this._markerMs());
+    this._startReading();
     for (let i = 0; i < live.length; i += ADD_BATCH) {
       const args: (string | Buffer)[] = [];
       for (const rec of live.slice(i, i + ADD_BATCH)) args.push(...rec.fields);
       // deno-lint-ignore no-explicit-any
       (p as any).aioAdd(key, ...args);
     }
+    const first = p.length - Math.ceil(live.length / ADD_BATCH);
     const replies = await p.exec().catch((e: Error) => [[e, null]] as [Error, null][]);
     const res: [Error | null, unknown][] = [];
     for (let i = 0; i < live.length; i += ADD_BATCH) {
-      const [err, ids] = replies?.[i / ADD_BATCH] ?? [new Error("no reply"), null];
+      const [err, ids] = replies?.[i / ADD_BATCH + first] ?? [new Error("no reply"), null];
       const n = Math.min(ADD_BATCH, live.length - i);
       for (let k = 0; k < n; k++) res.push([err, err === null ? (ids as string[])[k] : null]);
     }
@@ -877,14 +882,11 @@ export class RedisExecutor implements Executor, AsyncDisposable {
       if (r !== null) {
         const p = (async () => {
           try {
-            // deno-lint-ignore no-explicit-any
-            await (r as any).aioReap(
-              this._prefix + "jobs",
-              this._prefix,
-              "100",
-              String(Date.now()),
-              "100",
-            );
+            const [[, kept]] = await r.pipeline()
+              .pexpire(this._marker(), this._markerMs())
+              .aioReap(this._prefix + "jobs", this._prefix, "100", String(Date.now()), "100")
+              .exec();
+            if (kept === 0) this._onDataLost(r);
           } catch {
             // Redis is away; the next round tries again.
           }
@@ -894,6 +896,37 @@ export class RedisExecutor implements Executor, AsyncDisposable {
       }
       this._scheduleReap();
     }, this._deadMs / 2);
+  }
+
+  /** @ignore A key this client keeps alive while it has jobs: gone means Redis lost its data. */
+  _marker(): string {
+    return this._prefix + "c:" + this._client;
+  }
+
+  /** @ignore */
+  _markerMs(): number {
+    // Renewed every deadWorkerTimeoutMs / 2 while jobs are pending.
+    return Math.ceil(Math.max(this._ttlMs, this._deadMs));
+  }
+
+  /**
+   * @ignore Redis came back without the data this client put there (it
+   * restarted without persistence, or was flushed): the jobs it held will
+   * never run or be reaped, so their futures fail now rather than wait forever.
+   */
+  _onDataLost(r: Redis): void {
+    for (const rec of [...this._recs.values()]) {
+      if (rec.state === UNSENT || rec.fut.done()) continue;
+      this._settle(
+        rec,
+        R_ERROR,
+        new RuntimeError(
+          `Redis at ${this._url} lost this job (queue ${this._queue}): it restarted without ` +
+            `its data (turn persistence on: appendonly yes) or was flushed`,
+        ),
+      );
+    }
+    this._track(r.set(this._marker(), "1", "PX", this._markerMs()).catch(() => {}));
   }
 
   /** @ignore Keeps `p` until it settles, so close waits for it. */
@@ -913,7 +946,10 @@ export class RedisExecutor implements Executor, AsyncDisposable {
       // The blocking read is abandoned; commands already sent (cancels) finish first.
       if (this._blk !== null) await closeConnection(this._blk, true);
       while (this._inflight.size > 0) await Promise.allSettled([...this._inflight]);
-      if (this._cmd !== null) await closeConnection(this._cmd);
+      if (this._cmd !== null) {
+        this._cmd.del(this._marker()).catch(() => {});
+        await closeConnection(this._cmd);
+      }
     })();
   }
 }
