@@ -175,6 +175,36 @@ Deno.test("without shared memory: a job cancelled while it waits in the worker n
   });
 });
 
+Deno.test("without shared memory: shutdown({ cancelFutures }) cancels the jobs waiting in a worker", async () => {
+  await withoutSharedMemory(async () => {
+    const gate = new Int32Array(new SharedArrayBuffer(4));
+    const pool = new WorkerPoolExecutor({
+      maxWorkers: 1,
+      initializer: (g: Int32Array) => {
+        const w = Atomics.waitAsync(g, 0, 0);
+        return w.async ? w.value : undefined;
+      },
+      initargs: [gate],
+    });
+    const futs: Future<unknown>[] = [pool.submit(setState, "ran"), pool.submit(() => "ran too")];
+    await new Promise((r) => setTimeout(r, 20)); // sent to the worker
+    const done = pool.shutdown({ cancelFutures: true });
+    // The worker answers while its initializer still holds it.
+    for (const f of futs) await assert.rejects(settled(f), CancelledError);
+    Atomics.store(gate, 0, 1);
+    Atomics.notify(gate, 0);
+    await done;
+    assert.deepEqual(pool.stats(), {
+      workers: 0,
+      queued: 0,
+      running: 0,
+      abandoned: 0,
+      done: 2,
+      submitted: 2,
+    });
+  });
+});
+
 Deno.test("without shared memory: a worker that dies fails every job it held; the pool heals", async () => {
   await withoutSharedMemory(async () => {
     await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });

@@ -476,11 +476,17 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
         ledger.settle(job, R_CANCELLED, "the pool was shut down");
       }
       for (const w of this._dispatch.workers) {
+        // Without shared memory only the worker can tell which have not started.
+        const later: JobFuture<unknown>[] = [];
         for (const job of w.jobs) {
-          if (job !== undefined && job._jstate === SENT && w.withdraw(job)) {
-            ledger.settle(job, R_CANCELLED, "the pool was shut down");
+          if (job === undefined || job._jstate !== SENT) continue;
+          if (w.withdraw(job)) ledger.settle(job, R_CANCELLED, "the pool was shut down");
+          else if (!w.shared) {
+            job._cancelMessage = "the pool was shut down";
+            later.push(job);
           }
         }
+        w.withdrawLater(later);
       }
     }
     this._reap();

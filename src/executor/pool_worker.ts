@@ -19,6 +19,7 @@ import {
   M_CANCEL,
   M_INIT,
   M_JOBS,
+  M_WITHDRAW,
   RING,
   S_CANCELLED,
   S_QUEUED,
@@ -252,6 +253,16 @@ export class PoolWorker {
     const base = job._seq * 4;
     Atomics.compareExchange(this.slots, job._seq & (RING - 1), base + S_RUNNING, base + S_STOP);
     if (!this.dead) this.worker.postMessage({ t: M_CANCEL, seqs: [job._seq] } as ToWorker);
+  }
+
+  /**
+   * Without shared memory: asks the worker not to start `jobs` (it answers
+   * R_CANCELLED for those it had not started; the others run on).
+   */
+  withdrawLater(jobs: JobFuture<unknown>[]): void {
+    if (!this.dead && jobs.length > 0) {
+      this.worker.postMessage({ t: M_WITHDRAW, seqs: jobs.map((j) => j._seq) } as ToWorker);
+    }
   }
 
   /** Stops the worker now and clears its timers. Idempotent. */

@@ -9,6 +9,8 @@ import type { SerializedError } from "./remote_error.ts";
 export const M_INIT = 0;
 export const M_JOBS = 1;
 export const M_CANCEL = 2;
+/** Without shared memory: jobs not to start (answered R_CANCELLED); running ones go on. */
+export const M_WITHDRAW = 3;
 /** Message tags, worker → parent. */
 export const M_READY = 10;
 export const M_INIT_FAILED = 11;
@@ -85,7 +87,8 @@ export type ToWorker =
      */
     jobs: unknown[];
   }
-  | { t: typeof M_CANCEL; seqs: number[] };
+  | { t: typeof M_CANCEL; seqs: number[] }
+  | { t: typeof M_WITHDRAW; seqs: number[] };
 
 /** What a chunk job returns: results in item order and failures by index. */
 export interface ChunkResult {

@@ -27,6 +27,7 @@ import {
   M_JOBS,
   M_READY,
   M_STARTED,
+  M_WITHDRAW,
   R_CANCELLED,
   R_ERROR,
   R_OK,
@@ -203,6 +204,7 @@ let shared = true;
 
 function onMessage(m: ToWorker): void {
   if (m.t === M_CANCEL) cancel(m.seqs);
+  else if (m.t === M_WITHDRAW) withdraw(m.seqs);
   else if (m.t === M_INIT) {
     deferJobs = m.maxHeapMb > 0;
     receive(m);
@@ -487,20 +489,32 @@ function runCoroutine(
   return coroutineRunner.then((runJob) => runJob(coro, ctx));
 }
 
+/** Without shared memory, a job not started yet never will be; the pool learns it from the reply. */
+function withdrawOne(seq: number): boolean {
+  const base = seq * 4;
+  if (
+    Atomics.compareExchange(slots, seq & (RING - 1), base + S_QUEUED, base + S_CANCELLED) !== base
+  ) {
+    return false;
+  }
+  reply(seq, R_CANCELLED, null);
+  queueFlush();
+  return true;
+}
+
+/** M_WITHDRAW: the jobs of `seqs` that have not started are not to (running ones go on). */
+function withdraw(seqs: number[]): void {
+  for (const seq of seqs) withdrawOne(seq);
+}
+
 function cancel(seqs: number[]): void {
   for (const seq of seqs) {
     if (!shared) {
-      // The pool's part, done here: a job not started yet never will be (and,
-      // unlike with shared memory, the pool learns it from the reply); a
+      // The pool's part, done here: a job not started yet never will be; a
       // running one is flagged for JobContext.cancelled.
+      if (withdrawOne(seq)) continue;
       const base = seq * 4;
-      const slot = seq & (RING - 1);
-      if (Atomics.compareExchange(slots, slot, base + S_QUEUED, base + S_CANCELLED) === base) {
-        reply(seq, R_CANCELLED, null);
-        queueFlush();
-        continue;
-      }
-      Atomics.compareExchange(slots, slot, base + S_RUNNING, base + S_STOP);
+      Atomics.compareExchange(slots, seq & (RING - 1), base + S_RUNNING, base + S_STOP);
     }
     running.get(seq)?._abort(new CancelledError("the job was cancelled by its pool"));
   }
