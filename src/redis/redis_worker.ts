@@ -236,7 +236,9 @@ class RedisWorker {
     while (!this.stopping) {
       const window = this.concurrency * this.factor;
       const room = window - this.held.size;
-      if (room <= 0) {
+      // Refill by halves: taking each freed slot alone would cost a round
+      // trip per tiny job.
+      if (room <= 0 || this.held.size > 0 && 2 * room < window) {
         await new Promise<void>((resolve) => this.room = resolve);
         this.room = null;
         continue;
@@ -334,7 +336,8 @@ class RedisWorker {
     if (cand.length === 0) return;
     let ok: number[];
     if (started !== undefined) {
-      ok = cand.map((c) => started[entries.findIndex((e) => e[0].toString() === c.held.entry)]);
+      const byEntry = new Map(entries.map((e, i) => [e[0].toString(), started[i]]));
+      ok = cand.map((c) => byEntry.get(c.held.entry) ?? 0);
     } else {
       try {
         ok = await this.cmd!.eval(
