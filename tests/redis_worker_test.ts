@@ -74,3 +74,25 @@ Deno.test("SIGTERM hands the jobs a worker process took but did not start back t
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("worker.ts: a missing or unknown argument prints the usage and exits with 2", async () => {
+  const worker = new URL("../worker.ts", import.meta.url).pathname;
+  for (
+    const args of [[], ["--queue", "q"], [
+      "--url",
+      "redis://127.0.0.1:1",
+      "--queue",
+      "q",
+      "--bogus",
+      "1",
+    ]]
+  ) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-lock", worker, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 2);
+    assert.match(new TextDecoder().decode(out.stderr), /usage: deno run -A worker\.ts --url/);
+  }
+});
