@@ -55,10 +55,22 @@ export interface RunWorkerOptions {
   name?: string;
 }
 
-// One job this process took from the stream, from its start (the start
-// script gave it to us) until its answer is queued for Redis. `local` is the
-// local pool's future; `handedBack` jobs were given back to the queue on a
-// graceful stop and are not answered.
+// A worker process's jobs. Invariants, true between any two turns:
+//   - `held` maps a job id to a job this process started (its state word
+//     names this process and the entry) and has not answered yet. Only
+//     take() adds to it and answer(…, final) or drain()'s hand-back remove.
+//   - Every held entry is in this consumer's pending list in Redis, and the
+//     heartbeat refreshes its idle time at a quarter of the shortest
+//     deadWorkerTimeoutMs among them, so no reaper takes it while we live.
+//   - A job's answer and its entry's acknowledgement leave in the same
+//     flush; an entry is acknowledged only after its answer was queued.
+//   - held.size <= concurrency × factor (the window) whenever take() runs;
+//     the jobs beyond `concurrency` wait in the local pool's queue.
+//
+// One job this process took from the stream, from its start until its
+// answer is queued for Redis. `local` is the local pool's future;
+// `handedBack` jobs were given back to the queue on a graceful stop and are
+// not answered.
 interface Held {
   id: string;
   client: string;
