@@ -175,6 +175,37 @@ Deno.test("without shared memory: a job cancelled while it waits in the worker n
   });
 });
 
+Deno.test("without shared memory: a long batch pauses between jobs to read a cancel for a later job", async () => {
+  await withoutSharedMemory(async () => {
+    await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+    const spin = (ms: number, v: number) => {
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+      return v;
+    };
+    const s = startFlag();
+    // Submitted together: one message, so one batch in the worker.
+    const first = pool.submit(
+      (flag: Int32Array, ms: number) => {
+        Atomics.store(flag, 0, 1);
+        Atomics.notify(flag, 0);
+        const end = performance.now() + ms;
+        while (performance.now() < end);
+        return "first";
+      },
+      s.flag,
+      30,
+    );
+    const middle = [1, 2, 3].map((v) => pool.submit(spin, 5, v));
+    const last = pool.submit(() => "last ran");
+    await s.started();
+    assert.equal(last.cancel(), false, "only the worker knows whether it started");
+    await assert.rejects(settled(last), CancelledError);
+    assert.equal(await first, "first");
+    assert.deepEqual(await Promise.all(middle), [1, 2, 3]);
+  });
+});
+
 Deno.test("without shared memory: shutdown({ cancelFutures }) cancels the jobs waiting in a worker", async () => {
   await withoutSharedMemory(async () => {
     const gate = new Int32Array(new SharedArrayBuffer(4));

@@ -332,8 +332,12 @@ function define(def: FnDef): void {
 const STRIDE_MAX = 64;
 const STRIDE_FAST_MS = 0.05;
 
-/** Runs the jobs of a batch from its run at `from`, the first having sequence number `seq`. */
-function runJobs(jobs: unknown[], seq: number, from: number): void {
+/**
+ * Runs the jobs of a batch from its run at `from`, the first having sequence
+ * number `seq`. False if it stopped early, to go on later (a module still
+ * loading, or a pause to read messages): whoever goes on drains the inbox.
+ */
+function runJobs(jobs: unknown[], seq: number, from: number): boolean {
   let mark = performance.now();
   let batchStart = mark;
   let stride = 1;
@@ -352,11 +356,10 @@ function runJobs(jobs: unknown[], seq: number, from: number): void {
       const at = p;
       const first = seq;
       const go = () => {
-        runJobs(jobs, first, at);
-        drainInbox();
+        if (runJobs(jobs, first, at)) drainInbox();
       };
       entry.then(() => deferJobs ? setTimeout(go, 0) : go());
-      return;
+      return false;
     }
     const end = p + 4 + count * argc;
     for (let k = 0, a = p + 4; k < count; k++, a += argc) {
@@ -406,6 +409,24 @@ function runJobs(jobs: unknown[], seq: number, from: number): void {
         if (now - batchStart >= FLUSH_MS) {
           flush();
           batchStart = now;
+          // Without shared memory a cancel is a message, read only between
+          // tasks: a long batch pauses here to let them in, and goes on
+          // from the next job (a run's rest gets a header in place of what
+          // it has consumed).
+          if (!shared) {
+            const rest = count - k - 1;
+            const next = rest > 0 ? a + argc - 4 : end;
+            if (next < jobs.length) {
+              if (rest > 0) {
+                jobs[next] = fnId;
+                jobs[next + 1] = flags;
+                jobs[next + 2] = argc;
+                jobs[next + 3] = rest;
+              }
+              pauseThenRun(jobs, seq, next);
+              return false;
+            }
+          }
         }
       }
     }
@@ -413,6 +434,28 @@ function runJobs(jobs: unknown[], seq: number, from: number): void {
   }
   busy += performance.now() - mark;
   flush();
+  return true;
+}
+
+/** Resumes a paused batch; one channel, made on first use (not a timer: no 4 ms clamp). */
+let resumeBatch: (() => void) | null = null;
+let pausePort: MessagePort | null = null;
+
+function pauseThenRun(jobs: unknown[], seq: number, from: number): void {
+  paused = true;
+  resumeBatch = () => {
+    if (runJobs(jobs, seq, from)) drainInbox();
+  };
+  if (pausePort === null) {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      const go = resumeBatch!;
+      resumeBatch = null;
+      go();
+    };
+    pausePort = channel.port2;
+  }
+  pausePort.postMessage(null);
 }
 
 function track(seq: number, p: Promise<unknown>, entry: Fn, ctx: JobContext): void {
