@@ -178,3 +178,16 @@ Deno.test("RedisExecutor: a live worker keeps a job longer than deadWorkerTimeou
     await redis.close();
   }
 });
+
+Deno.test("RedisExecutor: with Redis unreachable, shutdown({ wait: false, cancelFutures: true }) cancels and closes", async () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close(); // nothing listens there now
+  const ex = new RedisExecutor({ url: `redis://127.0.0.1:${port}`, queue: "nowhere" });
+  const fut = ex.submit((x: number) => x, 1);
+  await until(() => ex._cmd?.status === "reconnecting");
+  await ex.shutdown({ wait: false, cancelFutures: true });
+  assert.ok(fut.cancelled());
+  await ex.shutdown(); // resolves once the connection is closed
+  assert.equal(ex._cmd?.status, "end");
+});

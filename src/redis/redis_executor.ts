@@ -177,6 +177,8 @@ Object.defineProperty(RedisJobFuture, "name", { value: "Future" });
 interface FnRec {
   def: FnDef;
   name: string;
+  /** Shared by the function's futures: their owner and, in repr, the function's name. */
+  spec: JobSpec;
 }
 
 let clientCounter = 0;
@@ -233,8 +235,6 @@ export class RedisExecutor implements Executor, AsyncDisposable {
   readonly _ttlMs: number;
   /** @ignore This client's id: its result list and job ids carry it. */
   readonly _client: string;
-  /** @ignore */
-  readonly _spec: JobSpec;
 
   /** @ignore */
   _recs: Map<string, Rec> = new Map();
@@ -264,6 +264,8 @@ export class RedisExecutor implements Executor, AsyncDisposable {
   _blk: Redis | null = null;
   /** @ignore */
   _connecting: Promise<Redis> | null = null;
+  /** @ignore The command connection being made (loading the client, not waiting for Redis). */
+  _opening: Promise<Redis> | null = null;
   /** @ignore */
   _reading = false;
   /** @ignore The id of the last result entry handled. */
@@ -330,7 +332,6 @@ export class RedisExecutor implements Executor, AsyncDisposable {
       }
     }
     this._client = `${crypto.randomUUID().slice(0, 8)}${(++clientCounter).toString(36)}`;
-    this._spec = { owner: this, fnId: 0, fnName: "job", flags: 0, timeoutMs: Infinity };
   }
 
   /**
@@ -554,7 +555,7 @@ export class RedisExecutor implements Executor, AsyncDisposable {
   ): JobFuture<unknown> {
     this._checkOpen(what);
     const f = this._fnRec(fn, what);
-    const fut = new RedisJobFuture(this._spec, NO_ARGS);
+    const fut = new RedisJobFuture(f.spec, NO_ARGS);
     const id = `${this._client}.${(++this._seq).toString(36)}`;
     this._submitted++;
     this._queued++;
@@ -618,7 +619,8 @@ export class RedisExecutor implements Executor, AsyncDisposable {
       const src = functionSource(fn as JobFunction);
       rec = this._fnByKey.get(src);
       if (rec === undefined) {
-        rec = { def: [0, FN_SOURCE, src], name: describeFn(fn as JobFunction) };
+        const name = describeFn(fn as JobFunction);
+        rec = { def: [0, FN_SOURCE, src], name, spec: this._specOf(name) };
         this._fnByKey.set(src, rec);
       }
       this._fns.set(fn, rec);
@@ -627,7 +629,11 @@ export class RedisExecutor implements Executor, AsyncDisposable {
     if (fn instanceof WorkerFunction) {
       let rec = this._fns.get(fn);
       if (rec === undefined) {
-        rec = { def: [0, FN_MODULE, fn.url, fn.exportName], name: String(fn) };
+        rec = {
+          def: [0, FN_MODULE, fn.url, fn.exportName],
+          name: String(fn),
+          spec: this._specOf(String(fn)),
+        };
         this._fns.set(fn, rec);
       }
       return rec;
@@ -635,6 +641,11 @@ export class RedisExecutor implements Executor, AsyncDisposable {
     throw new TypeError(
       `${what}() expects a function or workerFunction(moduleUrl, exportName), got ${describe(fn)}`,
     );
+  }
+
+  /** @ignore */
+  _specOf(fnName: string): JobSpec {
+    return { owner: this, fnId: 0, fnName, flags: 0, timeoutMs: Infinity };
   }
 
   /** @ignore Adds the jobs submitted since the last flush to the stream, in one pipeline. */
@@ -682,14 +693,14 @@ export class RedisExecutor implements Executor, AsyncDisposable {
       }
       rec.entry = String(entry);
       if (rec.state === ADDING) rec.state = QUEUED;
-      if (rec.cancelAfterAdd) this._track(this._cancelRemote(rec, false));
+      if (rec.cancelAfterAdd) this._track(this._cancelRemote(rec));
     }
   }
 
   /** @ignore The command connection, opened on first use. */
   _connect(): Promise<Redis> {
     return this._connecting ??= (async () => {
-      const r = await openConnection(this._url, `aio-client-${this._client}`);
+      const r = await (this._opening = openConnection(this._url, `aio-client-${this._client}`));
       this._cmd = r;
       r.defineCommand("aioAdd", { numberOfKeys: 1, lua: ADD_SCRIPT });
       r.defineCommand("aioCancel", { numberOfKeys: 2, lua: CANCEL_SCRIPT });
@@ -721,6 +732,7 @@ export class RedisExecutor implements Executor, AsyncDisposable {
     try {
       this._blk ??= await openConnection(this._url, `aio-client-${this._client}-results`);
       const blk = this._blk;
+      if (this._closed !== null) return;
       while (this._pending() > 0 && blk.status !== "end") {
         let res: unknown;
         try {
@@ -824,7 +836,7 @@ export class RedisExecutor implements Executor, AsyncDisposable {
     if (rec === null) return job._cancelFuture(msg);
     if (rec.state !== RUNNING) {
       if (rec.state === ADDING) rec.cancelAfterAdd = true;
-      else if (rec.state === QUEUED) this._track(this._cancelRemote(rec, false));
+      else if (rec.state === QUEUED) this._track(this._cancelRemote(rec));
       this._settle(rec, R_CANCELLED, msg);
       return true;
     }
@@ -839,14 +851,14 @@ export class RedisExecutor implements Executor, AsyncDisposable {
 
   /** @ignore Asks the worker process running `rec` to stop it. */
   _requestStop(rec: Rec): void {
-    this._track(this._cancelRemote(rec, true));
+    this._track(this._cancelRemote(rec));
   }
 
   /**
    * @ignore Runs the cancel script: a job nobody started is marked so that
    * nobody will, and its entry deleted; a running one gets a stop request.
    */
-  async _cancelRemote(rec: Rec, _running: boolean): Promise<void> {
+  async _cancelRemote(rec: Rec): Promise<void> {
     const r = this._cmd;
     if (r === null) return;
     const mode = this._terminate ? "terminate" : "signal";
@@ -942,15 +954,33 @@ export class RedisExecutor implements Executor, AsyncDisposable {
         clearTimeout(this._reapTimer);
         this._reapTimer = undefined;
       }
-      if (this._connecting !== null) await this._connecting.catch(() => {});
-      // The blocking read is abandoned; commands already sent (cancels) finish first.
+      if (this._opening !== null) await this._opening.catch(() => {});
+      // The blocking read is abandoned; commands already sent (cancels)
+      // may finish first, but not wait for a Redis that is away: closing
+      // the connection then rejects them.
       if (this._blk !== null) await closeConnection(this._blk, true);
-      while (this._inflight.size > 0) await Promise.allSettled([...this._inflight]);
-      if (this._cmd !== null) {
-        this._cmd.del(this._marker()).catch(() => {});
-        await closeConnection(this._cmd);
+      const cmd = this._cmd;
+      if (cmd !== null && cmd.status !== "reconnecting") {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          this._settleInflight(),
+          new Promise((r) => timer = setTimeout(r, CLOSE_WAIT_MS)),
+        ]);
+        clearTimeout(timer);
       }
+      if (cmd !== null) {
+        if (cmd.status === "ready") cmd.del(this._marker()).catch(() => {});
+        await closeConnection(cmd);
+      }
+      await this._settleInflight();
+      // A read loop that opened its connection meanwhile has seen _closed.
+      if (this._blk !== null) await closeConnection(this._blk, true);
     })();
+  }
+
+  /** @ignore */
+  async _settleInflight(): Promise<void> {
+    while (this._inflight.size > 0) await Promise.allSettled([...this._inflight]);
   }
 }
 
@@ -966,6 +996,9 @@ const KNOWN_OPTIONS = new Set([
 
 const NO_ARGS: unknown[] = [];
 const NO_FIELDS: (string | Buffer)[] = [];
+// How long closing waits for commands in flight (cancels) before closing the
+// connection under them: Redis may be away.
+const CLOSE_WAIT_MS = 2000;
 // Jobs per ADD_SCRIPT call: 7 arguments each, well within Lua's limits.
 const ADD_BATCH = 500;
 
