@@ -4,10 +4,15 @@ import { assert } from "../deps.ts";
 import {
   BrokenWorkerError,
   CancelledError,
+  ExceptionGroup,
+  type Future,
   gather,
   getRunningLoop,
   RedisExecutor,
   RuntimeError,
+  sleep,
+  taskGroup,
+  timeout,
   TimeoutError,
   ValueError,
   waitFor,
@@ -63,7 +68,7 @@ Deno.test("RedisExecutor: submit, errors with name, message, remote stack and ca
   }
 });
 
-Deno.test("RedisExecutor: cancel() of a queued job returns true and it never runs; of a running job aborts its jobSignal() remotely and returns false", async () => {
+Deno.test("RedisExecutor: cancel() of a queued job returns true and it never runs; of a running job aborts its jobSignal() remotely and returns false; waitFor, timeout and task groups cancel remote jobs", async () => {
   const redis = await startRedis();
   const ex = new RedisExecutor({ url: redis.url, queue: "cancel" });
   const dir = await Deno.makeTempDir();
@@ -89,6 +94,31 @@ Deno.test("RedisExecutor: cancel() of a queued job returns true and it never run
       assert.equal(e.message, "stop it");
       // waitFor cancels the remote job like a local one.
       await assert.rejects(rrun(() => waitFor(ex.submit(untilAborted), 50)), TimeoutError);
+      // So do timeout scopes and task groups: a sibling's failure cancels the remote job.
+      await assert.rejects(
+        rrun(() =>
+          timeout(50, () =>
+            (function* () {
+              return yield* ex.submit(untilAborted);
+            })())
+        ),
+        TimeoutError,
+      );
+      let remote: Future<unknown> | null = null;
+      const group = await rrun(() =>
+        taskGroup(function* (tg) {
+          tg.createTask((function* () {
+            remote = ex.submit(untilAborted);
+            yield* remote;
+          })());
+          tg.createTask((function* () {
+            while (ex.stats().running === 0) yield* sleep(5);
+            throw new RangeError("sibling failed");
+          })());
+        })
+      ).then(() => null, (e) => e);
+      assert.ok(group instanceof ExceptionGroup, String(group));
+      assert.ok(remote!.cancelled(), "the remote job was cancelled with its group");
       // The worker is free again, and the cancelled job never ran.
       assert.equal(await ex.submit(() => "free"), "free");
       await assert.rejects(Deno.stat(`${dir}/never`), Deno.errors.NotFound);
