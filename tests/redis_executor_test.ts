@@ -60,7 +60,13 @@ Deno.test("RedisExecutor: submit, errors with name, message, remote stack and ca
       ]);
     });
     assert.deepEqual(fromLoop, [2, 3]);
-    assert.deepEqual(ex.stats(), { queued: 0, running: 0, done: 8, submitted: 8 });
+    // Arguments that cannot be copied fail their own job, as with the local pool.
+    const bad = await Promise.resolve(ex.submit((f: unknown) => f, () => 1)).then(
+      () => null,
+      (e) => e,
+    );
+    assert.equal(bad?.name, "DataCloneError");
+    assert.deepEqual(ex.stats(), { queued: 0, running: 0, done: 9, submitted: 9 });
   } finally {
     await ex.shutdown();
     await worker.stop();

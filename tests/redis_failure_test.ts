@@ -3,7 +3,7 @@
 // worker stopped gracefully. Worker processes stand in for machines.
 import { assert } from "../deps.ts";
 import { BrokenWorkerError, RedisExecutor, RuntimeError, workerFunction } from "../mod.ts";
-import { decode } from "../src/redis/redis_protocol.ts";
+import { decode, loadCodec } from "../src/redis/redis_protocol.ts";
 import { keys, startRedis, startWorker } from "./_redis.ts";
 
 const JOBS = new URL("./fixtures/redis_jobs.ts", import.meta.url);
@@ -119,6 +119,7 @@ Deno.test("a malformed or foreign message on the queue: that job fails, the work
   const w = startWorker(redis.url, "junk", 1);
   const ex = new RedisExecutor({ url: redis.url, queue: "junk" });
   try {
+    await loadCodec();
     const r = await redis.client();
     await r.xgroup("CREATE", "aio:junk:jobs", "aio", "0", "MKSTREAM").catch(() => {});
     // Foreign: no reply address. Malformed: an address and a body that does not decode.

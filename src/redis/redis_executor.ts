@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import { BrokenWorkerError, RuntimeError, ValueError } from "../errors.ts";
 import { fromPromise } from "../from_promise.ts";
 import type { Future } from "../future.ts";
@@ -48,6 +48,7 @@ import {
   encode,
   GROUP,
   type JobBody,
+  loadCodec,
   prefixOf,
   R_STARTED,
   REAP_SCRIPT,
@@ -161,6 +162,9 @@ interface Rec {
   id: string;
   state: number;
   entry: string;
+  /** What the entry carries, until it is encoded (at the flush, once node:v8 is loaded). */
+  body: JobBody | null;
+  retries: number;
   fields: (string | Buffer)[];
   /** Cancelled while ADDING: run the cancel script once the entry id is known. */
   cancelAfterAdd: boolean;
@@ -564,12 +568,14 @@ export class RedisExecutor implements Executor, AsyncDisposable {
       id,
       state: UNSENT,
       entry: "",
+      body: null,
+      retries: 0,
       fields: [],
       cancelAfterAdd: false,
       cancelMsg: undefined,
     };
     fut._rec = rec;
-    const body: JobBody = {
+    rec.body = {
       f: f.def,
       x: args,
       fl: flags,
@@ -577,24 +583,7 @@ export class RedisExecutor implements Executor, AsyncDisposable {
       cm: this._terminate ? "terminate" : "signal",
       g: this._graceMs,
     };
-    let bytes: Uint8Array;
-    try {
-      bytes = encode(body);
-    } catch (e) {
-      this._recs.set(id, rec);
-      this._settle(rec, R_ERROR, e);
-      return fut;
-    }
-    // The entry's field values, in ADD_SCRIPT's order.
-    rec.fields = [
-      this._client,
-      id,
-      String(retries),
-      "1",
-      String(Math.ceil(this._deadMs)),
-      String(Math.ceil(this._ttlMs)),
-      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-    ];
+    rec.retries = retries;
     this._recs.set(id, rec);
     this._outbox.push(rec);
     if (!this._flushQueued) {
@@ -653,7 +642,7 @@ export class RedisExecutor implements Executor, AsyncDisposable {
     this._flushQueued = false;
     const recs = this._outbox;
     this._outbox = [];
-    const live = recs.filter((r) => r.state === UNSENT && !r.fut.done());
+    let live = recs.filter((r) => r.state === UNSENT && !r.fut.done());
     if (live.length === 0) return;
     for (const rec of live) rec.state = ADDING;
     let r: Redis;
@@ -669,6 +658,31 @@ export class RedisExecutor implements Executor, AsyncDisposable {
     // busy period starts it anew, since it may have expired while idle.
     if (!this._reading) p.set(this._marker(), "1", "PX", this._markerMs());
     this._startReading();
+    // Arguments are copied here, as a pool copies them when it sends a batch;
+    // what cannot be copied fails its own job only.
+    const sent: Rec[] = [];
+    for (const rec of live) {
+      let bytes: Buffer;
+      try {
+        bytes = encode(rec.body);
+      } catch (e) {
+        this._settle(rec, R_ERROR, e);
+        continue;
+      }
+      rec.body = null;
+      // The entry's field values, in ADD_SCRIPT's order.
+      rec.fields = [
+        this._client,
+        rec.id,
+        String(rec.retries),
+        "1",
+        String(Math.ceil(this._deadMs)),
+        String(Math.ceil(this._ttlMs)),
+        bytes,
+      ];
+      sent.push(rec);
+    }
+    live = sent;
     for (let i = 0; i < live.length; i += ADD_BATCH) {
       const args: (string | Buffer)[] = [];
       for (const rec of live.slice(i, i + ADD_BATCH)) args.push(...rec.fields);
@@ -700,6 +714,7 @@ export class RedisExecutor implements Executor, AsyncDisposable {
   /** @ignore The command connection, opened on first use. */
   _connect(): Promise<Redis> {
     return this._connecting ??= (async () => {
+      await loadCodec();
       const r = await (this._opening = openConnection(this._url, `aio-client-${this._client}`));
       this._cmd = r;
       r.defineCommand("aioAdd", { numberOfKeys: 1, lua: ADD_SCRIPT });

@@ -33,7 +33,6 @@
 // that the reaper script can read it; the body is opaque to Redis.
 
 import type { Buffer } from "node:buffer";
-import { deserialize, serialize } from "node:v8";
 import type { FnDef } from "../executor/protocol.ts";
 import type { SerializedError } from "../executor/remote_error.ts";
 
@@ -72,14 +71,33 @@ export const R_STARTED = 3;
  */
 export const BATCH_FIELD = "b";
 
+// node:v8 is loaded with the first connection, not with aio: importing aio
+// then loads no Node module (browser bundles and other runtimes need none).
+let v8: {
+  serialize(value: unknown): Buffer;
+  deserialize(bytes: Uint8Array): unknown;
+} | null = null;
+
+/** Loads what encode and decode need; both throw until it has resolved. */
+export async function loadCodec(): Promise<void> {
+  v8 ??= await import("node:v8");
+}
+
 /** Encodes what v8 can clone; throws a DataCloneError otherwise. */
 export function encode(value: unknown): Buffer {
-  return serialize(value);
+  if (v8 === null) throw new Error("encode() before loadCodec()");
+  try {
+    return v8.serialize(value);
+  } catch (e) {
+    // Deno's node:v8 throws a plain Error; postMessage (the local pool) a DataCloneError.
+    throw new DOMException((e as Error)?.message ?? String(e), "DataCloneError");
+  }
 }
 
 /** Decodes `encode`'s output; throws on anything else. */
 export function decode(bytes: Uint8Array): unknown {
-  return deserialize(bytes);
+  if (v8 === null) throw new Error("decode() before loadCodec()");
+  return v8.deserialize(bytes);
 }
 
 /** An error's data as a job result carries it. */

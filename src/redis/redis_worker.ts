@@ -28,6 +28,7 @@ import {
   GROUP,
   HAND_BACK_SCRIPT,
   type JobBody,
+  loadCodec,
   prefixOf,
   R_STARTED,
   REAP_SCRIPT,
@@ -195,6 +196,7 @@ class RedisWorker {
     signal?.addEventListener("abort", stop);
     try {
       if (signal?.aborted) return;
+      await loadCodec();
       this.cmd = await openConnection(this.url, `aio-worker-${this.name}`);
       this.cmd.defineCommand("aioTake", { numberOfKeys: 1, lua: TAKE_SCRIPT });
       this.rd = await openConnection(this.url, `aio-worker-${this.name}-read`);
