@@ -911,7 +911,15 @@ export class RedisExecutor implements Executor, AsyncDisposable {
           try {
             const [[, kept]] = await r.pipeline()
               .pexpire(this._marker(), this._markerMs())
-              .aioReap(this._prefix + "jobs", this._prefix, "100", String(Date.now()), "100")
+              // Only entries idle for this client's timeout: live workers keep theirs
+              // fresher than a quarter of it, so dead ones are not starved behind them.
+              .aioReap(
+                this._prefix + "jobs",
+                this._prefix,
+                String(Math.floor(this._deadMs)),
+                String(Date.now()),
+                "100",
+              )
               .exec();
             if (kept === 0) this._onDataLost(r);
           } catch {

@@ -197,7 +197,8 @@ return 0`;
  * settles each: with retries left, a new entry (attempt + 1) replaces it;
  * otherwise its client is told (a B message). Then forgets consumers with
  * nothing pending, so dead workers leave no trace in the group.
- * KEYS: jobs stream; ARGV: prefix, smallest dw to consider, now (ms), batch.
+ * KEYS: jobs stream; ARGV: prefix, the shortest idle time (ms) worth a look
+ * (entries idle less are not even listed), now (ms), batch.
  * Returns the number of entries settled.
  */
 export const REAP_SCRIPT = `

@@ -90,6 +90,8 @@ const MAX_FACTOR = 128;
 // A started job's state word lives this long (it is "d" once answered, or
 // cleared if the job is reaped or handed back).
 const START_TTL_MS = 24 * 3600_000;
+// The shortest idle time of an entry this worker's reaper looks at.
+const WORKER_REAP_IDLE_MS = 1000;
 // A worker process counts as alive this long after its last refresh (every second at most).
 const LIVENESS_MS = 5000;
 
@@ -534,7 +536,16 @@ class RedisWorker {
       const now = Date.now();
       if (now >= this.reapAt) {
         this.reapAt = now + 1000;
-        p.eval(REAP_SCRIPT, 1, this.key, this.prefix, "100", String(now), "100");
+        // A backup for clients that reap too (they do so at their own timeouts).
+        p.eval(
+          REAP_SCRIPT,
+          1,
+          this.key,
+          this.prefix,
+          String(WORKER_REAP_IDLE_MS),
+          String(now),
+          "100",
+        );
       }
       await p.exec().catch(() => {});
       if (!this.stopping || this.held.size > 0) this.heartbeat();
