@@ -194,7 +194,7 @@ Deno.test("RedisExecutor: bad options name the problem; submit after shutdown is
 Deno.test("RedisExecutor: a live worker keeps a job longer than deadWorkerTimeoutMs; remoteStats; shutdown waits for every future", async () => {
   const redis = await startRedis();
   const worker = startWorker(redis.url, "live", 2);
-  const ex = new RedisExecutor({ url: redis.url, queue: "live", deadWorkerTimeoutMs: 100 });
+  const ex = new RedisExecutor({ url: redis.url, queue: "live", deadWorkerTimeoutMs: 300 });
   try {
     const slow = ex.submit(
       (ms: number) => new Promise((r) => setTimeout(() => r("slow"), ms)),
