@@ -1,4 +1,4 @@
-// Chaos: while jobs flow, worker processes are SIGKILLed or SIGTERMed and
+// Chaos: while jobs flow (some cancelled), worker processes are SIGKILLed or SIGTERMed and
 // Redis is restarted (gracefully or killed; the append-only file is fsynced
 // on every write) at random moments for a bounded time. Afterwards every
 // future settles, and each job's effect happened at most once per attempt
@@ -8,7 +8,7 @@
 // Seeded and replayable: AIO_REDIS_CHAOS_SEED=<n> reruns one schedule (the
 // timing of the processes still varies); the seed is in every failure message.
 import { assert } from "../deps.ts";
-import { BrokenWorkerError, RedisExecutor, workerFunction } from "../mod.ts";
+import { BrokenWorkerError, CancelledError, RedisExecutor, workerFunction } from "../mod.ts";
 import { startRedis, startWorker, type WorkerProcess } from "./_redis.ts";
 
 const JOBS = new URL("./fixtures/redis_jobs.ts", import.meta.url);
@@ -58,7 +58,11 @@ Deno.test("chaos: workers killed and Redis restarted at random moments; every fu
   const workers: WorkerProcess[] = [];
   for (let i = 0; i < 3; i++) workers.push(startWorker(redis.url, "chaos", 2));
   const ex = new RedisExecutor({ url: redis.url, queue: "chaos", deadWorkerTimeoutMs: 1000 });
-  const jobs: { fut: PromiseLike<string>; retries: number; done: boolean }[] = [];
+  const jobs: {
+    fut: PromiseLike<string> & { cancel(): boolean };
+    retries: number;
+    cancelled: boolean;
+  }[] = [];
   let events = "";
   try {
     const chaosMs = 8000;
@@ -72,8 +76,14 @@ Deno.test("chaos: workers killed and Redis restarted at random moments; every fu
         jobs.push({
           fut: ex.submitWith({ retries }, record, effects, `j${n}`, ms),
           retries,
-          done: false,
+          cancelled: false,
         });
+      }
+      // Some jobs are cancelled, queued or running, at random too.
+      if (rand() < 0.3) {
+        const j = jobs[Math.floor(rand() * jobs.length)];
+        j.cancelled = true;
+        j.fut.cancel();
       }
       await sleep(40);
       if (performance.now() - t0 >= nextEvent) {
@@ -140,7 +150,8 @@ Deno.test("chaos: workers killed and Redis restarted at random moments; every fu
         assert.ok(runs >= 1, `j${i} succeeded without running ${why}`);
       } else {
         assert.ok(
-          res.reason instanceof BrokenWorkerError,
+          res.reason instanceof BrokenWorkerError ||
+            jobs[i].cancelled && res.reason instanceof CancelledError,
           `j${i} failed with ${res.reason} ${why}; events:${events}`,
         );
       }
