@@ -118,6 +118,62 @@ Deno.test(
   },
 );
 
+// JSR's npm packages hold every module transpiled to JavaScript under its own
+// path, specifiers rewritten to .js: such a copy of aio, made here with
+// esbuild (AIO_ESBUILD, as the Node and Bun runs in CI have it), must find
+// its worker entry (worker.js beside spawn.js) and run jobs. Node and Bun
+// only: Deno loads JSR packages as they were published (https: URLs, see
+// executor_pool_test.ts), and esbuild's service process would trip its sanitizers.
+const ESBUILD = Deno.env.get("AIO_ESBUILD");
+Deno.test({
+  name: "as published to npm by JSR (transpiled .js modules), the pool finds its worker entry",
+  ignore: ESBUILD === undefined || RUNTIME === "deno",
+  async fn() {
+    const { createRequire } = await import("node:module");
+    const fs = await import("node:fs");
+    const os = await import("node:os");
+    const { pathToFileURL, fileURLToPath } = await import("node:url");
+    const esbuild = createRequire(import.meta.url)(ESBUILD!) as {
+      transform(code: string, options: object): Promise<{ code: string }>;
+    };
+    const root = fileURLToPath(new URL("../", import.meta.url));
+    const out = fs.mkdtempSync(`${os.tmpdir()}/aio-npm-`);
+    try {
+      const files = ["mod.ts"];
+      for (const f of fs.readdirSync(`${root}src`, { recursive: true }) as string[]) {
+        if (f.endsWith(".ts")) files.push(`src/${f}`);
+      }
+      for (const f of files) {
+        const { code } = await esbuild.transform(fs.readFileSync(`${root}${f}`, "utf8"), {
+          loader: "ts",
+          format: "esm",
+          target: "es2022",
+        });
+        const js = code.replace(
+          /((?:from|import)\s*\(?\s*)(["'])(\.{1,2}\/[^"']+)\.ts\2/g,
+          "$1$2$3.js$2",
+        );
+        const dest = `${out}/${f.replace(/\.ts$/, ".js")}`;
+        fs.mkdirSync(dest.slice(0, dest.lastIndexOf("/")), { recursive: true });
+        fs.writeFileSync(dest, js);
+      }
+      fs.writeFileSync(`${out}/package.json`, '{ "type": "module" }');
+      const aio = await import(pathToFileURL(`${out}/mod.js`).href) as typeof import("../mod.ts");
+      await using pool = new aio.WorkerPoolExecutor({ maxWorkers: 1 });
+      assert.equal(await pool.submit((x: number) => x + 1, 41), 42);
+      // A coroutine job: the worker imports its loop lazily, from a .js module too.
+      assert.equal(
+        await pool.submit(function* () {
+          return "coroutine";
+        }),
+        "coroutine",
+      );
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  },
+});
+
 // ---- without shared memory ---------------------------------------------------
 
 Deno.test("without shared memory: results, errors and map as with it", async () => {
