@@ -20,6 +20,34 @@ export const CORE: CoreKind = coreFromEnv();
  */
 export const DENO_ONLY: { ignore: boolean } = { ignore: !("version" in Deno) };
 
+let redisServer: boolean | undefined;
+/**
+ * Options for a test that needs `redis-server` on PATH (Debian's package):
+ * without one the test is ignored, so that the README's test command works on
+ * a machine that has only Node.js; with AIO_REQUIRE_REDIS set (CI installs the
+ * server and sets it) a missing server is an error instead.
+ */
+export function needsRedis(): { ignore: boolean } {
+  if (redisServer === undefined) {
+    redisServer = false;
+    if ("version" in Deno) {
+      try {
+        redisServer = new Deno.Command("redis-server", {
+          args: ["--version"],
+          stdout: "null",
+          stderr: "null",
+        }).outputSync().success;
+      } catch {
+        // Not installed.
+      }
+      if (!redisServer && Deno.env.get("AIO_REQUIRE_REDIS")) {
+        throw new Error("AIO_REQUIRE_REDIS is set but redis-server is not on PATH");
+      }
+    }
+  }
+  return { ignore: !redisServer };
+}
+
 import { run } from "../src/run.ts";
 import { sleep } from "../src/sleep.ts";
 import type { EventLoopOptions } from "../src/loop.ts";

@@ -2,7 +2,7 @@
 // output, and how long they took in loop time.
 import { assert } from "../deps.ts";
 import { type Coroutine, getRunningLoop } from "../mod.ts";
-import { vrun } from "./_util.ts";
+import { needsRedis, vrun } from "./_util.ts";
 import { main as asCompleted } from "../examples/as_completed.ts";
 import { main as atomic } from "../examples/atomic.ts";
 import { main as counters } from "../examples/counters.ts";
@@ -126,19 +126,23 @@ Deno.test("examples/task_group.ts: ten tasks, all done when the scope ends", asy
   assert.equal(ms, 1_000);
 });
 
-Deno.test("examples/redis_fanout.ts: 1,000 jobs over three worker processes, progress in tenths", async () => {
-  const { startRedis } = await import("./_redis.ts");
-  const { main: fanout, primesIn } = await import("../examples/redis_fanout.ts");
-  assert.equal(primesIn(0, 100).count, 25);
-  const redis = await startRedis();
-  try {
-    const lines: string[] = [];
-    const r = await fanout(redis.url, { log: (l) => lines.push(l) });
-    assert.equal(r.primes, 78_498); // below 1,000,000
-    assert.equal([...r.perProcess.values()].reduce((a, b) => a + b, 0), 1000);
-    assert.equal(lines.length, 10);
-    assert.match(lines[9], /^\[##########\] 1000\/1000 jobs/);
-  } finally {
-    await redis.close();
-  }
-});
+Deno.test(
+  "examples/redis_fanout.ts: 1,000 jobs over three worker processes, progress in tenths",
+  needsRedis(),
+  async () => {
+    const { startRedis } = await import("./_redis.ts");
+    const { main: fanout, primesIn } = await import("../examples/redis_fanout.ts");
+    assert.equal(primesIn(0, 100).count, 25);
+    const redis = await startRedis();
+    try {
+      const lines: string[] = [];
+      const r = await fanout(redis.url, { log: (l) => lines.push(l) });
+      assert.equal(r.primes, 78_498); // below 1,000,000
+      assert.equal([...r.perProcess.values()].reduce((a, b) => a + b, 0), 1000);
+      assert.equal(lines.length, 10);
+      assert.match(lines[9], /^\[##########\] 1000\/1000 jobs/);
+    } finally {
+      await redis.close();
+    }
+  },
+);

@@ -18,7 +18,7 @@ import {
   waitFor,
   workerFunction,
 } from "../mod.ts";
-import { vrun } from "./_util.ts";
+import { needsRedis, vrun } from "./_util.ts";
 import { rrun } from "./_io.ts";
 import { startRedis, startWorker } from "./_redis.ts";
 
@@ -32,139 +32,151 @@ async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
   while (!(await cond())) await new Promise((r) => setTimeout(r, 5));
 }
 
-Deno.test("RedisExecutor: submit, errors with name, message, remote stack and cause, map, runInExecutor", async () => {
-  const redis = await startRedis();
-  const worker = startWorker(redis.url, "basic", 2);
-  const ex = new RedisExecutor({ url: redis.url, queue: "basic" });
-  try {
-    assert.equal(await ex.submit((a: number, b: number) => a + b, 2, 3), 5);
-    assert.deepEqual(
-      await ex.submit((m: Map<string, Date>) => m, new Map([["d", new Date(5)]])),
-      new Map([["d", new Date(5)]]),
-    );
-    const err = await ex.submit(failWithCause).then(() => null, (e) => e);
-    assert.ok(err instanceof RangeError);
-    assert.equal(err.message, "outer");
-    assert.match(String(err.stack), /failWithCause/);
-    assert.ok(err.cause instanceof TypeError);
-    assert.equal(err.cause.message, "inner");
-    const results = await vrun(function* () {
-      return yield* ex.map((x: number) => x * x, [1, 2, 3, 4, 5], { chunksize: 2 }).toArray();
-    });
-    assert.deepEqual(results, [1, 4, 9, 16, 25]);
-    const fromLoop = await vrun(function* () {
-      const loop = getRunningLoop();
-      return yield* gather([
-        loop.runInExecutor(ex, (x: number) => x + 1, 1),
-        ex.submit((x: number) => x + 2, 1),
-      ]);
-    });
-    assert.deepEqual(fromLoop, [2, 3]);
-    // Arguments that cannot be copied fail their own job, as with the local pool.
-    const bad = await Promise.resolve(ex.submit((f: unknown) => f, () => 1)).then(
-      () => null,
-      (e) => e,
-    );
-    assert.equal(bad?.name, "DataCloneError");
-    assert.deepEqual(ex.stats(), { queued: 0, running: 0, done: 9, submitted: 9 });
-  } finally {
-    await ex.shutdown();
-    await worker.stop();
-    await redis.close();
-  }
-});
-
-Deno.test("RedisExecutor: cancel() of a queued job returns true and it never runs; of a running job aborts its jobSignal() remotely and returns false; waitFor, timeout and task groups cancel remote jobs", async () => {
-  const redis = await startRedis();
-  const ex = new RedisExecutor({ url: redis.url, queue: "cancel" });
-  const dir = await Deno.makeTempDir();
-  const record = workerFunction<(p: string, l: string, ms?: number) => Promise<string>>(
-    JOBS,
-    "record",
-  );
-  try {
-    // No worker yet: the job waits in Redis and is removed from there.
-    const r = await redis.client();
-    const queued = ex.submit(record, `${dir}/never`, "ran");
-    await until(async () => (await r.xlen("aio:cancel:jobs")) === 1);
-    assert.equal(queued.cancel(), true);
-    assert.ok(queued.cancelled());
-    await until(async () => (await r.xlen("aio:cancel:jobs")) === 0);
-    const worker = startWorker(redis.url, "cancel", 1);
+Deno.test(
+  "RedisExecutor: submit, errors with name, message, remote stack and cause, map, runInExecutor",
+  needsRedis(),
+  async () => {
+    const redis = await startRedis();
+    const worker = startWorker(redis.url, "basic", 2);
+    const ex = new RedisExecutor({ url: redis.url, queue: "basic" });
     try {
-      const running = ex.submit(untilAborted);
-      await until(() => ex.stats().running === 1);
-      assert.equal(running.cancel("stop it"), false);
-      const e = await running.then(() => null, (e) => e);
-      assert.ok(e instanceof CancelledError);
-      assert.equal(e.message, "stop it");
-      // waitFor cancels the remote job like a local one.
-      await assert.rejects(rrun(() => waitFor(ex.submit(untilAborted), 50)), TimeoutError);
-      // So do timeout scopes and task groups: a sibling's failure cancels the remote job.
-      await assert.rejects(
-        rrun(() =>
-          timeout(50, () =>
-            (function* () {
-              return yield* ex.submit(untilAborted);
-            })())
-        ),
-        TimeoutError,
+      assert.equal(await ex.submit((a: number, b: number) => a + b, 2, 3), 5);
+      assert.deepEqual(
+        await ex.submit((m: Map<string, Date>) => m, new Map([["d", new Date(5)]])),
+        new Map([["d", new Date(5)]]),
       );
-      let remote: Future<unknown> | null = null;
-      const group = await rrun(() =>
-        taskGroup(function* (tg) {
-          tg.createTask((function* () {
-            remote = ex.submit(untilAborted);
-            yield* remote;
-          })());
-          tg.createTask((function* () {
-            while (ex.stats().running === 0) yield* sleep(5);
-            throw new RangeError("sibling failed");
-          })());
-        })
-      ).then(() => null, (e) => e);
-      assert.ok(group instanceof ExceptionGroup, String(group));
-      assert.ok(remote!.cancelled(), "the remote job was cancelled with its group");
-      // The worker is free again, and the cancelled job never ran.
-      assert.equal(await ex.submit(() => "free"), "free");
-      await assert.rejects(Deno.stat(`${dir}/never`), Deno.errors.NotFound);
+      const err = await ex.submit(failWithCause).then(() => null, (e) => e);
+      assert.ok(err instanceof RangeError);
+      assert.equal(err.message, "outer");
+      assert.match(String(err.stack), /failWithCause/);
+      assert.ok(err.cause instanceof TypeError);
+      assert.equal(err.cause.message, "inner");
+      const results = await vrun(function* () {
+        return yield* ex.map((x: number) => x * x, [1, 2, 3, 4, 5], { chunksize: 2 }).toArray();
+      });
+      assert.deepEqual(results, [1, 4, 9, 16, 25]);
+      const fromLoop = await vrun(function* () {
+        const loop = getRunningLoop();
+        return yield* gather([
+          loop.runInExecutor(ex, (x: number) => x + 1, 1),
+          ex.submit((x: number) => x + 2, 1),
+        ]);
+      });
+      assert.deepEqual(fromLoop, [2, 3]);
+      // Arguments that cannot be copied fail their own job, as with the local pool.
+      const bad = await Promise.resolve(ex.submit((f: unknown) => f, () => 1)).then(
+        () => null,
+        (e) => e,
+      );
+      assert.equal(bad?.name, "DataCloneError");
+      assert.deepEqual(ex.stats(), { queued: 0, running: 0, done: 9, submitted: 9 });
     } finally {
       await ex.shutdown();
       await worker.stop();
+      await redis.close();
     }
-  } finally {
-    await redis.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  },
+);
 
-Deno.test("RedisExecutor: cancelRunning terminate settles at once and ends a job that ignores its signal after cancelGraceMs; timeoutMs", async () => {
-  const redis = await startRedis();
-  const worker = startWorker(redis.url, "term", 1);
-  const ex = new RedisExecutor({
-    url: redis.url,
-    queue: "term",
-    cancelRunning: "terminate",
-    cancelGraceMs: 50,
-  });
-  try {
-    const fut = ex.submit(spin);
-    await until(() => ex.stats().running === 1);
-    assert.equal(fut.cancel(), true);
-    assert.ok(fut.cancelled());
-    // The spinning worker thread is terminated and replaced: jobs run again.
-    assert.equal(await ex.submit(() => 7), 7);
-    await assert.rejects(
-      Promise.resolve(ex.submitWith({ timeoutMs: 50 }, spin)),
-      TimeoutError,
+Deno.test(
+  "RedisExecutor: cancel() of a queued job returns true and it never runs; of a running job aborts its jobSignal() remotely and returns false; waitFor, timeout and task groups cancel remote jobs",
+  needsRedis(),
+  async () => {
+    const redis = await startRedis();
+    const ex = new RedisExecutor({ url: redis.url, queue: "cancel" });
+    const dir = await Deno.makeTempDir();
+    const record = workerFunction<(p: string, l: string, ms?: number) => Promise<string>>(
+      JOBS,
+      "record",
     );
-    assert.equal(await ex.submit(() => 8), 8);
-  } finally {
-    await ex.shutdown();
-    await worker.stop();
-    await redis.close();
-  }
-});
+    try {
+      // No worker yet: the job waits in Redis and is removed from there.
+      const r = await redis.client();
+      const queued = ex.submit(record, `${dir}/never`, "ran");
+      await until(async () => (await r.xlen("aio:cancel:jobs")) === 1);
+      assert.equal(queued.cancel(), true);
+      assert.ok(queued.cancelled());
+      await until(async () => (await r.xlen("aio:cancel:jobs")) === 0);
+      const worker = startWorker(redis.url, "cancel", 1);
+      try {
+        const running = ex.submit(untilAborted);
+        await until(() => ex.stats().running === 1);
+        assert.equal(running.cancel("stop it"), false);
+        const e = await running.then(() => null, (e) => e);
+        assert.ok(e instanceof CancelledError);
+        assert.equal(e.message, "stop it");
+        // waitFor cancels the remote job like a local one.
+        await assert.rejects(rrun(() => waitFor(ex.submit(untilAborted), 50)), TimeoutError);
+        // So do timeout scopes and task groups: a sibling's failure cancels the remote job.
+        await assert.rejects(
+          rrun(() =>
+            timeout(50, () =>
+              (function* () {
+                return yield* ex.submit(untilAborted);
+              })())
+          ),
+          TimeoutError,
+        );
+        let remote: Future<unknown> | null = null;
+        const group = await rrun(() =>
+          taskGroup(function* (tg) {
+            tg.createTask((function* () {
+              remote = ex.submit(untilAborted);
+              yield* remote;
+            })());
+            tg.createTask((function* () {
+              while (ex.stats().running === 0) yield* sleep(5);
+              throw new RangeError("sibling failed");
+            })());
+          })
+        ).then(() => null, (e) => e);
+        assert.ok(group instanceof ExceptionGroup, String(group));
+        assert.ok(remote!.cancelled(), "the remote job was cancelled with its group");
+        // The worker is free again, and the cancelled job never ran.
+        assert.equal(await ex.submit(() => "free"), "free");
+        await assert.rejects(Deno.stat(`${dir}/never`), Deno.errors.NotFound);
+      } finally {
+        await ex.shutdown();
+        await worker.stop();
+      }
+    } finally {
+      await redis.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test(
+  "RedisExecutor: cancelRunning terminate settles at once and ends a job that ignores its signal after cancelGraceMs; timeoutMs",
+  needsRedis(),
+  async () => {
+    const redis = await startRedis();
+    const worker = startWorker(redis.url, "term", 1);
+    const ex = new RedisExecutor({
+      url: redis.url,
+      queue: "term",
+      cancelRunning: "terminate",
+      cancelGraceMs: 50,
+    });
+    try {
+      const fut = ex.submit(spin);
+      await until(() => ex.stats().running === 1);
+      assert.equal(fut.cancel(), true);
+      assert.ok(fut.cancelled());
+      // The spinning worker thread is terminated and replaced: jobs run again.
+      assert.equal(await ex.submit(() => 7), 7);
+      await assert.rejects(
+        Promise.resolve(ex.submitWith({ timeoutMs: 50 }, spin)),
+        TimeoutError,
+      );
+      assert.equal(await ex.submit(() => 8), 8);
+    } finally {
+      await ex.shutdown();
+      await worker.stop();
+      await redis.close();
+    }
+  },
+);
 
 Deno.test("RedisExecutor: bad options name the problem; submit after shutdown is a RuntimeError", async () => {
   const ok = { url: "redis://127.0.0.1:1", queue: "q" };
@@ -191,29 +203,36 @@ Deno.test("RedisExecutor: bad options name the problem; submit after shutdown is
   assert.ok(BrokenWorkerError);
 });
 
-Deno.test("RedisExecutor: a live worker keeps a job longer than deadWorkerTimeoutMs; remoteStats; shutdown waits for every future", async () => {
-  const redis = await startRedis();
-  const worker = startWorker(redis.url, "live", 2);
-  const ex = new RedisExecutor({ url: redis.url, queue: "live", deadWorkerTimeoutMs: 300 });
-  try {
-    const slow = ex.submit(
-      (ms: number) => new Promise((r) => setTimeout(() => r("slow"), ms)),
-      1500,
-    );
-    await until(() => ex.stats().running === 1);
-    await until(async () => (await vrun(() => ex.remoteStats())).workers === 1);
-    const remote = await vrun(() => ex.remoteStats());
-    assert.deepEqual(remote, { queued: 0, running: 1, workers: 1 });
-    assert.equal(await slow, "slow", "refreshed by its live worker, never taken for dead");
-    const last = ex.submit((ms: number) => new Promise((r) => setTimeout(() => r("last"), ms)), 50);
-    await ex.shutdown({ wait: true });
-    assert.equal(last.result(), "last");
-  } finally {
-    await ex.shutdown();
-    await worker.stop();
-    await redis.close();
-  }
-});
+Deno.test(
+  "RedisExecutor: a live worker keeps a job longer than deadWorkerTimeoutMs; remoteStats; shutdown waits for every future",
+  needsRedis(),
+  async () => {
+    const redis = await startRedis();
+    const worker = startWorker(redis.url, "live", 2);
+    const ex = new RedisExecutor({ url: redis.url, queue: "live", deadWorkerTimeoutMs: 300 });
+    try {
+      const slow = ex.submit(
+        (ms: number) => new Promise((r) => setTimeout(() => r("slow"), ms)),
+        1500,
+      );
+      await until(() => ex.stats().running === 1);
+      await until(async () => (await vrun(() => ex.remoteStats())).workers === 1);
+      const remote = await vrun(() => ex.remoteStats());
+      assert.deepEqual(remote, { queued: 0, running: 1, workers: 1 });
+      assert.equal(await slow, "slow", "refreshed by its live worker, never taken for dead");
+      const last = ex.submit(
+        (ms: number) => new Promise((r) => setTimeout(() => r("last"), ms)),
+        50,
+      );
+      await ex.shutdown({ wait: true });
+      assert.equal(last.result(), "last");
+    } finally {
+      await ex.shutdown();
+      await worker.stop();
+      await redis.close();
+    }
+  },
+);
 
 Deno.test("RedisExecutor: with Redis unreachable, shutdown({ wait: false, cancelFutures: true }) cancels and closes", async () => {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
