@@ -3,7 +3,9 @@
 //
 //   tiny   10,000 `x => x + 1` jobs through one worker process (submit, one
 //          job per message; and map with chunksize 100), beside a Python
-//          asyncio + redis-py queue on the same Redis (bench/redis/py_queue.py).
+//          asyncio + redis-py queue on the same Redis (bench/redis/py_queue.py)
+//          and Python's arq (bench/redis/arq_queue.py; AIO_ARQ_PATH=<a checkout
+//          of arq> when it is not installed, else reported not available).
 //   cpu    200 jobs of π by series: one worker process vs two (one job at a
 //          time each), and the same two-way parallelism on a local
 //          WorkerPoolExecutor (the Redis executor's overhead); medians of 3.
@@ -42,6 +44,30 @@ async function timed(label: string, fn: () => Promise<number | void>): Promise<n
   return ms;
 }
 
+/**
+ * Python's arq on the tiny jobs (bench/redis/arq_queue.py): ms, or why it
+ * cannot run (arq is not installed and AIO_ARQ_PATH names no checkout of it).
+ */
+async function arqTiny(port: number): Promise<number | string> {
+  const script = new URL("./arq_queue.py", import.meta.url).pathname;
+  const probe = await new Deno.Command("python3", {
+    args: [
+      "-c",
+      "import os, sys; sys.path.insert(0, os.environ.get('AIO_ARQ_PATH', '')); import arq",
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => null);
+  if (!probe?.success) return "python3 cannot import arq (install it, or set AIO_ARQ_PATH)";
+  const out = await new Deno.Command("python3", {
+    args: [script, String(port), String(TINY)],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) throw new Error("the arq run failed");
+  return Number(new TextDecoder().decode(out.stdout).trim());
+}
+
 const redis = await startRedis();
 const workers: WorkerProcess[] = [];
 try {
@@ -50,7 +76,7 @@ try {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const tinyWorker = startWorker(redis.url, "tiny", navigator.hardwareConcurrency || 2);
   workers.push(tinyWorker);
-  const tiny: Record<string, number[]> = { submit: [], map: [], python: [] };
+  const tiny: Record<string, number[]> = { submit: [], map: [], python: [], arq: [] };
   {
     await using ex = new RedisExecutor({ url: redis.url, queue: "tiny" });
     const inc = (x: number) => x + 1;
@@ -86,6 +112,15 @@ try {
         } ms`,
       );
       tiny.python.push(ms);
+      const arq = await arqTiny(redis.port);
+      if (typeof arq === "string") {
+        if (round === 0) {
+          console.log(`${`tiny: ${TINY} jobs, arq`.padEnd(58)} not available: ${arq}`);
+        }
+      } else {
+        console.log(`${`tiny: ${TINY} jobs, arq`.padEnd(58)} ${arq.toFixed(0).padStart(7)} ms`);
+        tiny.arq.push(arq);
+      }
     }
   }
   await tinyWorker.stop();
@@ -94,8 +129,9 @@ try {
     const [k, label] of [["submit", "submit"], ["map", "map, chunksize 100"], [
       "python",
       "Python queue",
-    ]]
+    ], ["arq", "arq"]]
   ) {
+    if (tiny[k].length === 0) continue;
     const m = median(tiny[k]);
     console.log(
       `tiny median of ${ROUNDS}, ${label}: ${m.toFixed(0)} ms = ${
