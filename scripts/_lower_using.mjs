@@ -2,7 +2,9 @@
 // parse `using` declarations (Node 22; Node 24 can), which some test files
 // use: a .ts module outside src/ that declares with `using` goes through
 // esbuild's transform, which strips its types and lowers `using` to
-// try/finally (keeping function names). Every other module, aio's own (src/)
+// try/finally. No keepNames: names survive without it (nothing is minified),
+// and its __name() helper inside a job's function would leave the job no
+// longer self-contained for the worker. Every other module, aio's own (src/)
 // first, is left to Node's type stripping, so it is tested as a Node user
 // loads it. esbuild comes from npm; its path is `data.esbuild`.
 import { readFile } from "node:fs/promises";
@@ -26,7 +28,6 @@ export async function load(url, context, nextLoad) {
     loader: "ts",
     format: "esm",
     target: "node22",
-    keepNames: true,
     sourcefile: url,
     sourcemap: "inline",
   });
