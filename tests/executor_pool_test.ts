@@ -130,6 +130,9 @@ Deno.test("test_concurrent_futures::ProcessPoolExecutorTest::test_map_chunksize"
   assert.deepEqual(out, items.map((x) => -x));
   assert.throws(() => pool.map((x: number) => x, items, { chunksize: 0 }), { name: "ValueError" });
   assert.throws(() => pool.map((x: number) => x, items, { chunksize: -1 }), { name: "ValueError" });
+  assert.throws(() => pool.map((x: number) => x, items, { buffersize: 0 }), /buffersize/);
+  // deno-lint-ignore no-explicit-any
+  assert.throws(() => pool.map((x: number) => x, null as any), /expects an iterable, got null/);
 });
 
 Deno.test("test_concurrent_futures::ExecutorTest::test_map_exception", async () => {

@@ -10,6 +10,7 @@
 import { assert } from "../deps.ts";
 import { needsRedis } from "./_util.ts";
 import { BrokenWorkerError, CancelledError, RedisExecutor, workerFunction } from "../mod.ts";
+import { mulberry32 } from "./_chaos.ts";
 import { startRedis, startWorker, type WorkerProcess } from "./_redis.ts";
 
 const JOBS = new URL("./fixtures/redis_jobs.ts", import.meta.url);
@@ -17,18 +18,6 @@ const record = workerFunction<(path: string, line: string, ms?: number) => Promi
   JOBS,
   "record",
 );
-
-/** mulberry32: a small seeded generator, so a schedule can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `p`, or an error naming `what` if it takes longer than `ms`. */
 async function deadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -54,7 +43,7 @@ Deno.test(
   needsRedis(),
   async () => {
     const seed = Number(Deno.env.get("AIO_REDIS_CHAOS_SEED") ?? Date.now() % 100_000);
-    const rand = prng(seed);
+    const rand = mulberry32(seed);
     const why = `(replay with AIO_REDIS_CHAOS_SEED=${seed})`;
     const redis = await startRedis({ persistent: true });
     const dir = await Deno.makeTempDir();

@@ -198,6 +198,11 @@ Deno.test("RedisExecutor: bad options name the problem; submit after shutdown is
   const ex = new RedisExecutor(ok);
   assert.throws(() => ex.submit(Math.max, 1), /native/);
   assert.throws(() => ex.submitWith({ retries: -2 }, () => 1), /retries/);
+  const inc = (x: number) => x + 1;
+  assert.throws(() => ex.map(inc, [1], { chunksize: 0 }), /chunksize must be an integer >= 1/);
+  assert.throws(() => ex.map(inc, [1], { buffersize: 1.5 }), /buffersize/);
+  // deno-lint-ignore no-explicit-any
+  assert.throws(() => ex.map(inc, 42 as any), /map\(\) expects an iterable, got 42/);
   await ex.shutdown();
   assert.throws(() => ex.submit(() => 1), RuntimeError);
   assert.ok(BrokenWorkerError);

@@ -4,14 +4,53 @@
  *
  * @module
  */
+import { ValueError } from "../errors.ts";
 import type { Coroutine } from "../task.ts";
+import { describe } from "../util.ts";
 import type { JobFuture } from "./job.ts";
+import type { MapOptions } from "./pool.ts";
 import type { ChunkResult } from "./protocol.ts";
 import { deserializeError, type SerializedError } from "./remote_error.ts";
 
 interface Chunk {
   fut: JobFuture<ChunkResult>;
   n: number;
+}
+
+/**
+ * @internal An executor option that must be an integer `>= min`: a
+ * `TypeError` for a non-number, a `ValueError` otherwise, naming `what`.
+ */
+export function intOption(v: unknown, what: string, min: number): number {
+  if (typeof v !== "number" || Number.isNaN(v)) {
+    throw new TypeError(`${what} must be a number, got ${describe(v)}`);
+  }
+  if (!Number.isInteger(v) || v < min) {
+    throw new ValueError(`${what} must be an integer >= ${min}, got ${v}`);
+  }
+  return v;
+}
+
+/**
+ * @internal `map()`'s arguments, checked as every executor checks them:
+ * `iterable` must be iterable; `chunksize` defaults to 1 and `buffersize`
+ * to `defaultBuffersize(chunksize)`.
+ */
+export function mapSizes(
+  iterable: unknown,
+  options: MapOptions | undefined,
+  defaultBuffersize: (chunksize: number) => number,
+): { chunksize: number; buffersize: number } {
+  const chunksize = intOption(options?.chunksize ?? 1, "chunksize", 1);
+  const buffersize = options?.buffersize === undefined
+    ? defaultBuffersize(chunksize)
+    : intOption(options.buffersize, "buffersize", 1);
+  if (
+    iterable === null || typeof (iterable as Iterable<unknown>)?.[Symbol.iterator] !== "function"
+  ) {
+    throw new TypeError(`map() expects an iterable, got ${describe(iterable)}`);
+  }
+  return { chunksize, buffersize };
 }
 
 /**

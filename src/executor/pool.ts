@@ -19,7 +19,7 @@ import {
 import { Dispatcher } from "./dispatch.ts";
 import { Failures } from "./failure.ts";
 import { ABANDONED, JobFuture, JobLedger, type JobSpec, QUEUED, SENT } from "./job.ts";
-import { MapResults } from "./map.ts";
+import { intOption, MapResults, mapSizes } from "./map.ts";
 import { PoolWorker } from "./pool_worker.ts";
 import {
   type ChunkResult,
@@ -306,12 +306,12 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
         `WorkerPoolExecutor() expects an options object, got ${describe(options)}`,
       );
     }
-    this._maxWorkers = count(
+    this._maxWorkers = intOption(
       options.maxWorkers ?? (globalThis.navigator?.hardwareConcurrency || 4),
       "maxWorkers",
       1,
     );
-    this._minWorkers = count(options.minWorkers ?? 0, "minWorkers", 0);
+    this._minWorkers = intOption(options.minWorkers ?? 0, "minWorkers", 0);
     if (this._minWorkers > this._maxWorkers) {
       throw new ValueError(
         `minWorkers (${this._minWorkers}) must not exceed maxWorkers (${this._maxWorkers})`,
@@ -320,7 +320,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     this._idleMs = checkDelay(options.idleTimeoutMs ?? 5000, "idleTimeoutMs");
     this._maxQueue = options.maxQueue === undefined || options.maxQueue === Infinity
       ? Infinity
-      : count(options.maxQueue, "maxQueue", 1);
+      : intOption(options.maxQueue, "maxQueue", 1);
     const cr = options.cancelRunning ?? "signal";
     if (cr !== "signal" && cr !== "terminate") {
       throw new TypeError(`cancelRunning must be "signal" or "terminate", got ${describe(cr)}`);
@@ -347,7 +347,7 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     );
     this._maxHeapMb = options.maxHeapMb === undefined
       ? 0
-      : count(options.maxHeapMb, "maxHeapMb", 0);
+      : intOption(options.maxHeapMb, "maxHeapMb", 0);
     for (let i = 0; i < this._minWorkers; i++) if (!this._dispatch.spawn()) break;
   }
 
@@ -430,18 +430,15 @@ export class WorkerPoolExecutor implements Executor, AsyncDisposable, Disposable
     options?: MapOptions,
   ): MapResults<JobResult<ReturnType<F>>> {
     this._checkOpen("map");
-    const chunksize = count(options?.chunksize ?? 1, "chunksize", 1);
     // By default, enough chunks that each worker has some queued behind the
     // one it runs, and at least 256 items per worker so small chunks still
     // fill a message.
-    const buffersize = options?.buffersize === undefined
-      ? Math.max(4 * this._maxWorkers, Math.ceil((256 * this._maxWorkers) / chunksize))
-      : count(options.buffersize, "buffersize", 1);
-    if (
-      iterable === null || typeof (iterable as Iterable<unknown>)?.[Symbol.iterator] !== "function"
-    ) {
-      throw new TypeError(`map() expects an iterable, got ${describe(iterable)}`);
-    }
+    const workers = this._maxWorkers;
+    const { chunksize, buffersize } = mapSizes(
+      iterable,
+      options,
+      (c) => Math.max(4 * workers, Math.ceil((256 * workers) / c)),
+    );
     this._fnRecord(fn, "map");
     return new MapResults(
       (items) => this._submit(fn, items, J_CHUNK, Infinity, "map") as JobFuture<ChunkResult>,
@@ -922,16 +919,6 @@ function workerUrlOf(v: unknown): URL {
         (base === undefined ? " (a relative one needs a page to resolve against)" : ""),
     );
   }
-}
-
-function count(v: unknown, what: string, min: number): number {
-  if (typeof v !== "number" || Number.isNaN(v)) {
-    throw new TypeError(`${what} must be a number, got ${describe(v)}`);
-  }
-  if (!Number.isInteger(v) || v < min) {
-    throw new ValueError(`${what} must be an integer >= ${min}, got ${v}`);
-  }
-  return v;
 }
 
 // `runInExecutor(null, …)` and `toThread` use a pool made on first use.

@@ -20,7 +20,7 @@ import {
   WorkerFunction,
 } from "../executor/function.ts";
 import { JobFuture, type JobSpec } from "../executor/job.ts";
-import { MapResults } from "../executor/map.ts";
+import { intOption, MapResults, mapSizes } from "../executor/map.ts";
 import type { Job, MapOptions } from "../executor/pool.ts";
 import {
   type ChunkResult,
@@ -309,7 +309,7 @@ export class RedisExecutor implements Executor, AsyncDisposable {
     this._url = checkUrl(options.url, "RedisExecutor()");
     this._queue = checkQueue(options.queue, "RedisExecutor()");
     this._prefix = prefixOf(this._queue);
-    this._retries = count(options.retries ?? 0, "retries", 0);
+    this._retries = intOption(options.retries ?? 0, "retries", 0);
     this._deadMs = checkDelay(options.deadWorkerTimeoutMs ?? 5000, "deadWorkerTimeoutMs");
     if (this._deadMs < 100 || this._deadMs === Infinity) {
       throw new ValueError(
@@ -384,7 +384,7 @@ export class RedisExecutor implements Executor, AsyncDisposable {
     const timeoutMs = t === undefined ? 0 : checkDelay(t, "timeoutMs");
     const retries = options.retries === undefined
       ? this._retries
-      : count(options.retries, "retries", 0);
+      : intOption(options.retries, "retries", 0);
     return this._submit(
       fn,
       args,
@@ -417,15 +417,11 @@ export class RedisExecutor implements Executor, AsyncDisposable {
     options?: MapOptions,
   ): MapResults<JobResult<ReturnType<F>>> {
     this._checkOpen("map");
-    const chunksize = count(options?.chunksize ?? 1, "chunksize", 1);
-    const buffersize = options?.buffersize === undefined
-      ? Math.max(64, Math.ceil(4096 / chunksize))
-      : count(options.buffersize, "buffersize", 1);
-    if (
-      iterable === null || typeof (iterable as Iterable<unknown>)?.[Symbol.iterator] !== "function"
-    ) {
-      throw new TypeError(`map() expects an iterable, got ${describe(iterable)}`);
-    }
+    const { chunksize, buffersize } = mapSizes(
+      iterable,
+      options,
+      (c) => Math.max(64, Math.ceil(4096 / c)),
+    );
     this._fnRec(fn, "map");
     return new MapResults(
       (items) =>
@@ -1024,13 +1020,3 @@ const NO_FIELDS: (string | Buffer)[] = [];
 const CLOSE_WAIT_MS = 2000;
 // Jobs per ADD_SCRIPT call: 7 arguments each, well within Lua's limits.
 const ADD_BATCH = 500;
-
-function count(v: unknown, what: string, min: number): number {
-  if (typeof v !== "number" || Number.isNaN(v)) {
-    throw new TypeError(`${what} must be a number, got ${describe(v)}`);
-  }
-  if (!Number.isInteger(v) || v < min) {
-    throw new ValueError(`${what} must be an integer >= ${min}, got ${v}`);
-  }
-  return v;
-}
